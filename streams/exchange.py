@@ -1,0 +1,128 @@
+"""The shape every exchange module fills in, and the errors the engine tells apart.
+
+An exchange is a package under `streams/exchanges/<name>/` with the same modules:
+`signer` (pure), `parser` (pure: frame -> events), `session` (which websockets to open and what to send
+on them), `rest` (snapshot and fill recovery), `simulator` (a local stand-in for the tests and the
+demo), and an `ExchangeSpec` in its `__init__` that the registry lists. The engine reads the spec and
+never an exchange's name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from streams.events import BalancesEvent, Event, OrdersEvent
+from streams.model import Fill
+
+if TYPE_CHECKING:
+    import aiohttp
+    from websockets.asyncio.client import ClientConnection
+
+    from streams.config import AccountConfig
+    from streams.simulator.base import ExchangeSimulator
+
+
+class AuthFailed(Exception):
+    """The exchange refused the credentials. `text` is the exchange's own answer, shown to the user.
+    Not transient: the engine retries slowly instead of backing off from 0.5 s."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class ExchangeUnavailable(Exception):
+    """A transient failure on the exchange's side (HTTP 5xx, 429, refused socket, timeout)."""
+
+
+def error_text(body: bytes | str | None) -> str:
+    """The exchange's own words from an error body: its `error`/`message`/`msg` member, or the text."""
+    raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    with contextlib.suppress(ValueError):
+        data = json.loads(raw)
+        if isinstance(data, dict):
+            for key in ("error", "message", "msg"):
+                if isinstance(data.get(key), str):
+                    return data[key]
+    return raw.strip()[:300] or "no reason given"
+
+
+Handshake = Callable[["ClientConnection"], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """One websocket the engine opens for an account.
+
+    `headers` are sent on the HTTP upgrade; `handshake` sends login/subscribe frames after it and
+    returns once the server acknowledged them (raising `AuthFailed` on a refusal); `ping_frame` is an
+    application-level ping sent every `ping_interval_s` (None: the websocket's own ping frames do).
+    """
+
+    name: str
+    url: str
+    parse: Callable[[str], Sequence[Event]]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    handshake: Handshake | None = None
+    ping_frame: str | None = None
+    ping_interval_s: float = 20.0
+
+
+class ExchangeSession(Protocol):
+    """The thin async part of an exchange: fresh plans (new nonce, signature, token) for every connect."""
+
+    async def plans(self) -> Sequence[StreamPlan]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    balances: BalancesEvent
+    orders: OrdersEvent
+
+
+class RestClient(Protocol):
+    """The REST part: the state to start from, and the fills a gap in the stream may have hidden."""
+
+    async def snapshot(self) -> Snapshot: ...
+
+    async def fills_since(self, since_ms: int, markets: set[str], assets: set[str]) -> Sequence[Fill]:
+        """Fills from `since_ms` on. `markets` had open orders or are configured; `assets` changed
+        balance across the gap, so an order placed and filled entirely within it is found too."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The secrets of one account, as stored in the keyring. `repr` never shows them."""
+
+    values: Mapping[str, str]
+
+    def __getitem__(self, name: str) -> str:
+        return self.values[name]
+
+    def __repr__(self) -> str:
+        return f"Credentials({sorted(self.values)} hidden)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSpec:
+    """Everything the engine, the CLI and the demo need to know about one exchange."""
+
+    name: str  # config value, e.g. "bitopro"
+    title: str  # display name, e.g. "BitoPro"
+    secret_fields: tuple[str, ...]  # keyring JSON members, e.g. ("api_key", "api_secret", "email")
+    ws_url: str
+    rest_url: str
+    make_session: Callable[[AccountConfig, Credentials, aiohttp.ClientSession], ExchangeSession]
+    make_rest: Callable[[AccountConfig, Credentials, aiohttp.ClientSession], RestClient]
+    make_simulator: Callable[..., ExchangeSimulator]
+    silence_s: float = 30.0  # no frame and no pong for this long: stale, reconnect
+    ws_ping_interval_s: float | None = 20.0  # websocket ping frames; None where the exchange pings us
+    balances_polled_s: float | None = None  # set where balances come only from REST polling
+    match_fills_across_sources: bool = False  # stream and REST give one fill different ids

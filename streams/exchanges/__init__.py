@@ -1,0 +1,8 @@
+"""The registry: exchange name (as written in the config) -> its spec. Adding an exchange is one line."""
+
+from __future__ import annotations
+
+from streams.exchange import ExchangeSpec
+from streams.exchanges import bitopro
+
+EXCHANGES: dict[str, ExchangeSpec] = {spec.name: spec for spec in (bitopro.SPEC,)}

@@ -1,0 +1,187 @@
+"""BitoPro stream frames and REST bodies -> exchange-neutral events. Pure: no socket, no clock.
+
+Liberal in what it accepts (see the protocol notes): numbers as strings or numbers, booleans as
+either, missing optional fields. Anything that is not a frame of the protocol raises MalformedFrame.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
+from streams.model import Balance, Fill, Order, OrderStatus, Side, market
+
+_ORDER_STATUS = {
+    -1: OrderStatus.OPEN,  # stop order not triggered yet
+    0: OrderStatus.OPEN,
+    1: OrderStatus.PARTIALLY_FILLED,
+    2: OrderStatus.FILLED,
+    3: OrderStatus.CANCELLED,  # completed with a partial deal: cancelled after a partial fill
+    4: OrderStatus.CANCELLED,
+    6: OrderStatus.CANCELLED,  # post-only cancelled
+}
+_SIDES = {"buy": Side.BUY, "bid": Side.BUY, "sell": Side.SELL, "ask": Side.SELL}
+
+
+def parse(frame: str) -> list[Event]:
+    """One websocket frame -> its events."""
+    msg = _load(frame)
+    name = msg.get("event")
+    if not isinstance(name, str):
+        raise MalformedFrame("no 'event' field")
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        return [UnknownEvent(name, _int(msg.get("timestamp", 0)))]
+    try:
+        return handler(msg["data"], _int(msg["timestamp"]))
+    except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
+        raise MalformedFrame(f"{name}: {type(exc).__name__}: {exc}") from None
+
+
+def balances_from_stream(data: Mapping[str, Any], time_ms: int) -> list[Event]:
+    return [BalancesEvent(tuple(balance(v) for v in data.values()), time_ms)]
+
+
+def orders_from_stream(data: Mapping[str, Any], time_ms: int) -> list[Event]:
+    orders = tuple(order(o) for pair_orders in data.values() for o in pair_orders)
+    return [OrdersEvent(orders, time_ms)]
+
+
+def trade_from_stream(data: Mapping[str, Any], time_ms: int) -> list[Event]:
+    fill = Fill(
+        trade_id=str(data["matchID"]),
+        order_id=str(data["orderID"]),
+        market=market(data["base"], data["quote"]),
+        side=_SIDES[data["side"].lower()],
+        price=_dec(data["price"]),
+        amount=_dec(data["volume"]),
+        fee=_dec(data.get("fee", "0")),
+        fee_asset=str(data.get("feeCurrency", "")).upper(),
+        time_ms=_int(data["transactionTimestamp"]) * 1000,  # seconds on this stream
+    )
+    return [FillEvent(fill, time_ms)]
+
+
+_HANDLERS: dict[str, Callable[[Any, int], list[Event]]] = {
+    "ACCOUNT_BALANCE": balances_from_stream,
+    "ACTIVE_ORDERS": orders_from_stream,
+    "USER_TRADE": trade_from_stream,
+}
+
+
+def balance(item: Mapping[str, Any]) -> Balance:
+    """A balance from a stream or REST item. Locked (in orders or staked) is not sent: it is
+    amount - available, floored at 0."""
+    total = _dec(item["amount"])
+    available = _dec(item["available"])
+    return Balance(str(item["currency"]).upper(), total, available, max(total - available, Decimal(0)))
+
+
+def order(item: Mapping[str, Any]) -> Order:
+    """An order from the stream or REST (same fields)."""
+    base, _, quote = str(item["pair"]).partition("_")
+    raw_status = _int(item["status"])
+    status = _ORDER_STATUS.get(raw_status)
+    if status is None:
+        raise ValueError(f"unknown order status {raw_status}")
+    created = _int(item.get("createdTimestamp", item.get("timestamp", 0)))
+    return Order(
+        order_id=str(item["id"]),
+        market=market(base, quote),
+        side=_SIDES[str(item["action"]).lower()],
+        kind=str(item.get("type", "")).lower(),
+        price=_dec(item.get("price", "0")),
+        amount=_dec(item["originalAmount"]),
+        filled=_dec(item.get("executedAmount", "0")),
+        status=status,
+        created_ms=created,
+        updated_ms=_int(item.get("updatedTimestamp", created)),
+    )
+
+
+def rest_balances(body: str, time_ms: int) -> BalancesEvent:
+    """GET /v3/accounts/balance -> every asset (a complete snapshot)."""
+    items = _rest_data(body)
+    try:
+        return BalancesEvent(tuple(balance(i) for i in items), time_ms, complete=True)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise MalformedFrame(f"balance snapshot: {type(exc).__name__}: {exc}") from None
+
+
+def rest_open_orders(body: str, time_ms: int) -> OrdersEvent:
+    """GET /v3/orders/open -> every open order (a complete snapshot)."""
+    items = _rest_data(body)
+    try:
+        return OrdersEvent(tuple(order(i) for i in items), time_ms, complete=True)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise MalformedFrame(f"open orders: {type(exc).__name__}: {exc}") from None
+
+
+def rest_trades(body: str, pair: str) -> list[Fill]:
+    """GET /v3/orders/trades/{pair} -> fills. Their ids are REST tradeIds, not the stream's matchIDs."""
+    base, _, quote = pair.partition("_")
+    try:
+        return [
+            Fill(
+                trade_id=str(t["tradeId"]),
+                order_id=str(t["orderId"]),
+                market=market(base, quote),
+                side=_SIDES[str(t["action"]).lower()],
+                price=_dec(t["price"]),
+                amount=_dec(t["baseAmount"]),
+                fee=_dec(t.get("fee", "0")),
+                fee_asset=str(t.get("feeSymbol", "")).upper(),
+                time_ms=_int(t.get("createdTimestamp", t.get("timestamp"))),
+            )
+            for t in _rest_data(body)
+        ]
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise MalformedFrame(f"trades: {type(exc).__name__}: {exc}") from None
+
+
+def rest_trading_pairs(body: str) -> list[str]:
+    """GET /provisioning/trading-pairs -> lower-case pair names such as `btc_twd`."""
+    try:
+        return [str(item["pair"]).lower() for item in _rest_data(body)]
+    except KeyError as exc:
+        raise MalformedFrame(f"trading pairs: no {exc}") from None
+
+
+def _rest_data(body: str) -> Iterable[Mapping[str, Any]]:
+    data = _load(body).get("data")
+    if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
+        raise MalformedFrame("REST answer without a 'data' list")
+    return data
+
+
+def _load(text: str) -> dict[str, Any]:
+    try:
+        msg = json.loads(text, parse_float=Decimal)
+    except ValueError as exc:
+        raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
+    if not isinstance(msg, dict):
+        raise MalformedFrame("not a JSON object")
+    return msg
+
+
+def _dec(value: object) -> Decimal:
+    """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError(f"not a decimal: {value!r}")
+    result = Decimal(value)
+    if not result.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    return result
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str | Decimal):
+        return int(Decimal(value))
+    raise ValueError(f"not an integer: {value!r}")

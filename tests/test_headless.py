@@ -1,0 +1,99 @@
+"""The headless contract, tested as users script against it: a real `account-monitor` process on the
+demo simulators, its stdout parsed line by line as JSON."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+KEYS = {
+    "status": {"type", "account", "exchange", "state", "detail", "ts"},
+    "balance": {"type", "account", "exchange", "asset", "total", "available", "locked", "ts"},
+    "order": {
+        "type",
+        "account",
+        "exchange",
+        "order_id",
+        "market",
+        "side",
+        "kind",
+        "price",
+        "amount",
+        "filled",
+        "status",
+        "ts",
+    },
+    "fill": {
+        "type",
+        "account",
+        "exchange",
+        "order_id",
+        "trade_id",
+        "market",
+        "side",
+        "price",
+        "amount",
+        "fee",
+        "fee_asset",
+        "ts",
+        "late",
+    },
+}
+AMOUNTS = {"total", "available", "locked", "price", "amount", "filled", "fee"}
+ORDER_STATUSES = {"open", "partially_filled", "filled", "cancelled", "rejected"}
+
+
+def command(*args):
+    return [sys.executable, "-m", "streams.cli", *args]
+
+
+def check_line(line):
+    obj = json.loads(line)
+    assert set(obj) == KEYS[obj["type"]], obj
+    for key in AMOUNTS & set(obj):
+        assert isinstance(obj[key], str) and "E" not in obj[key] and "e" not in obj[key], obj
+        Decimal(obj[key])  # exact decimal strings
+    assert obj["ts"].endswith("Z") and obj["exchange"] == "bitopro" and obj["account"] == "demo-bitopro"
+    if obj["type"] == "order":
+        assert obj["status"] in ORDER_STATUSES and obj["side"] in {"buy", "sell"} and "/" in obj["market"]
+    if obj["type"] == "fill":
+        assert isinstance(obj["late"], bool)
+    return obj
+
+
+def test_headless_demo_prints_the_contract_and_exits_after_for():
+    started = time.monotonic()
+    done = subprocess.run(
+        command("--headless", "--demo", "--for", "4"), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 30
+    objects = [check_line(line) for line in done.stdout.splitlines()]
+    states = [o["state"] for o in objects if o["type"] == "status"]
+    assert states[:3] == ["connecting", "syncing", "live"] and states[-1] == "offline"
+    balances = {o["asset"]: o for o in objects if o["type"] == "balance"}
+    assert {"BTC", "USDT", "TWD"} <= set(balances)
+    for b in balances.values():
+        assert Decimal(b["total"]) == Decimal(b["available"]) + Decimal(b["locked"])
+    types = {o["type"] for o in objects}
+    assert "order" in types  # the demo account has resting orders from the start
+    assert done.stderr == ""  # nothing but JSON on stdout, and nothing alarming on stderr
+
+
+def test_headless_stops_cleanly_on_sigterm():
+    process = subprocess.Popen(
+        command("--headless", "--demo"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        for line in process.stdout:
+            if check_line(line).get("state") == "live":
+                break
+        process.send_signal(signal.SIGTERM)
+        rest, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    last = json.loads(rest.splitlines()[-1])
+    assert last["type"] == "status" and last["state"] == "offline"
