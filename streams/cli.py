@@ -16,6 +16,7 @@ import contextlib
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = _entries_factory(args.demo, config_path)
         if args.headless:
             return _headless(entries, args.duration)
+        _require_display()
         from gui.app import run_gui  # Qt is loaded only for the window
 
         return run_gui(entries)
@@ -120,6 +122,14 @@ def _entries_factory(demo: bool, config_path: Path) -> EntriesFactory:
         yield entries
 
     return configured
+
+
+def _require_display() -> None:
+    """Without a display Qt aborts with a page of plugin errors; say it in one line instead."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise UsageError("no display to open the window on (DISPLAY is not set); try --headless")
 
 
 def _headless(entries_factory: EntriesFactory, duration: float | None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
@@ -62,6 +62,7 @@ class Timing:
     stable_after_s: float = 10.0  # a session live this long resets the backoff
     gap_margin_ms: int = 2_000  # fill recovery starts this much before the last fill seen
     silence_s: float | None = None
+    resync_s: float | None = None
     ws_ping_interval_s: float | None = None
 
 
@@ -105,48 +106,64 @@ class AccountRunner:
     # ------------------------------------------------------------------ life cycle
 
     async def run(self) -> None:
-        delays = self._delays()
-        auth_delays = self._auth_delays()
+        """Connect, stay live, and after any failure wait and start over, until cancelled."""
+        loop = asyncio.get_running_loop()
+        delays, auth_delays = self._delays(), self._auth_delays()
         self._set(State.CONNECTING, f"connecting to {self.spec.title}")
-        async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.timing.rest_timeout_s)
-        ) as http:
+        timeout = aiohttp.ClientTimeout(total=self.timing.rest_timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
             session = self.spec.make_session(self.account, self._credentials, http)
             rest = self.spec.make_rest(self.account, self._credentials, http)
             try:
                 while True:
-                    started = asyncio.get_running_loop().time()
-                    try:
-                        await self._connect_once(session, rest)
-                    except AuthFailed as exc:
-                        delay = next(auth_delays)
-                        self._set(State.AUTH_ERROR, f"{exc.text} (retrying in {delay:.0f} s)")
-                        log.warning("%s: authentication refused: %s", self.account.id, exc.text)
-                    except _Stale as exc:
-                        self._set(State.STALE, f"{exc}; reconnecting")
-                        delay = next(delays)
-                    except (
-                        _ConnectionLost,
-                        ExchangeUnavailable,
-                        OSError,
-                        TimeoutError,
-                        WebSocketException,
-                        aiohttp.ClientError,
-                    ) as exc:
-                        delay = next(delays)
-                        self._set(State.RECONNECTING, f"{_describe(exc)}; retrying in {delay:.2g} s")
-                        log.info("%s: connection lost: %s", self.account.id, _describe(exc))
-                    else:  # pragma: no cover - _connect_once only returns by raising
-                        continue
-                    if asyncio.get_running_loop().time() - started >= self.timing.stable_after_s:
+                    started = loop.time()
+                    failure = await self._failure_of(self._connect_once(session, rest))
+                    if loop.time() - started >= self.timing.stable_after_s:
                         delays, auth_delays = self._delays(), self._auth_delays()
-                        delay = min(delay, next(delays))
                     self.reconnects += 1
-                    await asyncio.sleep(delay)
-                    if self.status.state is State.STALE:
-                        self._set(State.RECONNECTING, "reconnecting")
+                    await self._pause_after(
+                        failure, auth_delays if isinstance(failure, AuthFailed) else delays
+                    )
             finally:
                 self._set(State.OFFLINE, "stopped")
+
+    async def _failure_of(self, attempt: Awaitable[None]) -> Exception:
+        """Run one connection until it fails, and return why. Nothing but cancellation escapes: one
+        account's bad luck (or a bug in a parser) never ends its runner or touches the others."""
+        try:
+            await attempt
+        except (
+            AuthFailed,
+            _Stale,
+            _ConnectionLost,
+            ExchangeUnavailable,
+            MalformedFrame,
+            OSError,
+            TimeoutError,
+            WebSocketException,
+            aiohttp.ClientError,
+        ) as exc:
+            return exc
+        except Exception as exc:
+            log.exception("%s: unexpected error; reconnecting", self.account.id)
+            return exc
+        return _ConnectionLost("the connection ended")
+
+    async def _pause_after(self, failure: Exception, delays: Iterator[float]) -> None:
+        """Show why the connection ended, then wait the next backoff delay."""
+        delay = next(delays)
+        if isinstance(failure, AuthFailed):
+            self._set(State.AUTH_ERROR, f"{failure.text} (retrying in {delay:.0f} s)")
+            log.warning("%s: authentication refused: %s", self.account.id, failure.text)
+        elif isinstance(failure, _Stale):
+            self._set(State.STALE, f"{failure}; reconnecting")
+            log.info("%s: stale: %s", self.account.id, failure)
+        else:
+            self._set(State.RECONNECTING, f"{_describe(failure)}; retrying in {delay:.2g} s")
+            log.info("%s: connection lost: %s", self.account.id, _describe(failure))
+        await asyncio.sleep(delay)
+        if self.status.state is State.STALE:
+            self._set(State.RECONNECTING, "reconnecting")
 
     def _delays(self) -> Iterator[float]:
         return backoff(self.timing.first_backoff_s, self.timing.backoff_cap_s)
@@ -161,15 +178,18 @@ class AccountRunner:
         try:
             for plan in plans:
                 sockets.append(await self._open(plan))
-            self._buffer = []
+            self._buffer = []  # events wait here until the snapshot is in
             for plan, ws in zip(plans, sockets, strict=True):
                 tasks.append(asyncio.create_task(self._read(plan, ws), name=f"{self.account.id}:{plan.name}"))
                 if plan.ping_frame:
                     tasks.append(asyncio.create_task(self._ping(plan, ws)))
             self._set(State.SYNCING, "loading the REST snapshot")
-            sync = asyncio.create_task(self._sync(rest))
+            sync = asyncio.create_task(self._sync(rest, recover=bool(self._first_live_ms)))
             await _first_failure([sync, *tasks], until_done=sync)
             self._set(State.LIVE, "streaming")
+            resync_s = self.timing.resync_s or self.spec.resync_s
+            if resync_s:
+                tasks.append(asyncio.create_task(self._resync_every(rest, resync_s)))
             await _first_failure(tasks)
             raise _ConnectionLost("all streams ended")
         finally:
@@ -222,23 +242,43 @@ class AccountRunner:
             await asyncio.sleep(plan.ping_interval_s)
             await ws.send(plan.ping_frame)
 
-    async def _sync(self, rest: RestClient) -> None:
-        snapshot = await rest.snapshot()
-        if self._first_live_ms:
-            since = max(self.store.last_fill_ms, self._first_live_ms) - self.timing.gap_margin_ms
-            markets = self.store.markets() | _markets_of(snapshot) | set(self.account.markets)
-            moved = {b.asset for b in snapshot.balances.balances if self.store.balances.get(b.asset) != b}
-            missed = await rest.fills_since(since, markets, moved)
-            self._apply_all(
-                FillEvent(replace(f, late=True), f.time_ms) for f in sorted(missed, key=_fill_time)
-            )
-        self._apply_all([snapshot.balances, snapshot.orders])
-        buffered, self._buffer = self._buffer or [], None
-        cutoff = min(snapshot.balances.time_ms, snapshot.orders.time_ms)
-        self._apply_all(
-            e for e in sorted(buffered, key=_event_time) if isinstance(e, FillEvent) or e.time_ms >= cutoff
-        )
+    async def _sync(self, rest: RestClient, *, recover: bool) -> None:
+        """Apply a REST snapshot (and, after a gap, the fills missed in it), then the stream events
+        buffered meanwhile, in the exchange's time order, skipping those the snapshot already covers."""
+        if self._buffer is None:
+            self._buffer = []
+        try:
+            snapshot = await rest.snapshot()
+            if recover:
+                since = max(self.store.last_fill_ms, self._first_live_ms) - self.timing.gap_margin_ms
+                markets = self.store.markets() | _markets_of(snapshot) | set(self.account.markets)
+                moved = {b.asset for b in snapshot.balances.balances if self.store.balances.get(b.asset) != b}
+                missed = await rest.fills_since(since, markets, moved)
+                self._apply_all(
+                    FillEvent(replace(f, late=True), f.time_ms) for f in sorted(missed, key=_fill_time)
+                )
+            self._apply_all([snapshot.balances, snapshot.orders])
+        except BaseException:
+            self._drain_buffer(cutoff_ms=0)
+            raise
+        self._drain_buffer(cutoff_ms=min(snapshot.balances.time_ms, snapshot.orders.time_ms))
         self._first_live_ms = self._first_live_ms or now_ms()
+
+    def _drain_buffer(self, cutoff_ms: int) -> None:
+        buffered, self._buffer = self._buffer or [], None
+        self._apply_all(
+            e for e in sorted(buffered, key=_event_time) if isinstance(e, FillEvent) or e.time_ms >= cutoff_ms
+        )
+
+    async def _resync_every(self, rest: RestClient, period_s: float) -> None:
+        """These streams carry no sequence numbers, so a lost update would go unnoticed: re-read the
+        REST snapshot now and then. A failed re-read is logged; the streams stay up."""
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self._sync(rest, recover=False)
+            except (ExchangeUnavailable, MalformedFrame, TimeoutError, aiohttp.ClientError) as exc:
+                log.warning("%s: periodic snapshot failed: %s", self.account.id, _describe(exc))
 
     # ------------------------------------------------------------------ frames
 

@@ -124,5 +124,6 @@ class ExchangeSpec:
     make_simulator: Callable[..., ExchangeSimulator]
     silence_s: float = 30.0  # no frame and no pong for this long: stale, reconnect
     ws_ping_interval_s: float | None = 20.0  # websocket ping frames; None where the exchange pings us
+    resync_s: float | None = 300.0  # re-read the REST snapshot this often while live
     balances_polled_s: float | None = None  # set where balances come only from REST polling
     match_fills_across_sources: bool = False  # stream and REST give one fill different ids

@@ -15,7 +15,7 @@ from streams.engine import AccountRunner
 from streams.exchange import Credentials
 from streams.exchanges.bitopro import SPEC
 from streams.exchanges.bitopro.simulator import BitoProSimulator
-from streams.model import OrderStatus, Side, State
+from streams.model import Balance, OrderStatus, Side, State
 from tests.engine_helpers import FAST, Recorder, fill_shapes, matches_truth, wait_for
 
 
@@ -149,3 +149,12 @@ async def test_snapshot_races_stream_events(sim, run):
         truth.random_step(rng)
     await wait_for(lambda: matches_truth(runner.store, truth), what="convergence")
     assert fill_shapes([replace(f, late=False) for f in recorder.fills]) <= fill_shapes(truth.fills)
+
+
+async def test_periodic_snapshot_repairs_an_update_the_stream_never_sent(sim, run):
+    runner, recorder = run(timing=replace(FAST, resync_s=0.3))
+    await wait_for(lambda: recorder.state is State.LIVE, what="live")
+    # Change the truth behind the listeners' back: the stream says nothing, as if a frame were lost.
+    sim.truth.balances["ETH"] = Balance("ETH", Decimal("13"), Decimal("13"), Decimal("0"))
+    await wait_for(lambda: runner.store.balances["ETH"].total == Decimal("13"), what="the periodic snapshot")
+    assert runner.reconnects == 0 and recorder.state is State.LIVE

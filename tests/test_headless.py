@@ -97,3 +97,54 @@ def test_headless_stops_cleanly_on_sigterm():
     assert process.returncode == 0, err
     last = json.loads(rest.splitlines()[-1])
     assert last["type"] == "status" and last["state"] == "offline"
+
+
+def test_configured_account_against_a_simulator_process(tmp_path):
+    """The way a user tries a test host: `simulate` in one process, an account pointed at it (keys in
+    the real keyring), and `--headless` reading it."""
+    simulator = subprocess.Popen(command("simulate", "bitopro"), stdout=subprocess.PIPE, text=True)
+    config = str(tmp_path / "accounts.toml")
+    try:
+        ws_url = simulator.stdout.readline().split(": ", 1)[1].strip()
+        rest_url = simulator.stdout.readline().split(": ", 1)[1].strip()
+        secrets = json.loads(simulator.stdout.readline().split(": ", 1)[1])
+        added = subprocess.run(
+            command(
+                "--config",
+                config,
+                "accounts",
+                "add",
+                "sim-1",
+                "--exchange",
+                "bitopro",
+                "--ws-url",
+                ws_url,
+                "--rest-url",
+                rest_url,
+            ),
+            input=json.dumps(secrets),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert added.returncode == 0, added.stderr
+        done = subprocess.run(
+            command("--config", config, "--headless", "--for", "3"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        objects = [json.loads(line) for line in done.stdout.splitlines()]
+        assert {o["account"] for o in objects} == {"sim-1"}
+        assert "live" in [o["state"] for o in objects if o["type"] == "status"]
+        assert {"BTC", "USDT"} <= {o["asset"] for o in objects if o["type"] == "balance"}
+        assert (
+            secrets["api_secret"] not in done.stdout + done.stderr + (tmp_path / "accounts.toml").read_text()
+        )
+    finally:
+        subprocess.run(
+            command("--config", config, "accounts", "remove", "sim-1"), capture_output=True, timeout=60
+        )
+        simulator.terminate()
+        simulator.wait(timeout=10)

@@ -77,7 +77,8 @@ def balance(item: Mapping[str, Any]) -> Balance:
     amount - available, floored at 0."""
     total = _dec(item["amount"])
     available = _dec(item["available"])
-    return Balance(str(item["currency"]).upper(), total, available, max(total - available, Decimal(0)))
+    locked = total - available
+    return Balance(str(item["currency"]).upper(), total, available, locked if locked > 0 else Decimal(0))
 
 
 def order(item: Mapping[str, Any]) -> Order:
