@@ -12,8 +12,7 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterator
 
 import qasync
 from PySide6.QtWidgets import QApplication
@@ -21,10 +20,8 @@ from PySide6.QtWidgets import QApplication
 from gui.controller import AccountController
 from gui.main_window import APPLICATION, ORGANISATION, MainWindow
 from gui.style import app_icon
-from streams.app import AccountEntry
+from streams.app import EntriesFactory
 from streams.engine import Timing
-
-EntriesFactory = Callable[[], AbstractAsyncContextManager[list[AccountEntry]]]
 
 
 def run_gui(entries_factory: EntriesFactory, *, timing: Timing | None = None) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,11 @@ class AccountEntry:
     spec: ExchangeSpec | None
     credentials: Credentials | None = None
     error: str | None = None
+
+
+EntriesFactory = Callable[[], AbstractAsyncContextManager[list[AccountEntry]]]
+"""What the GUI and the headless mode are handed: entering it yields the accounts (and, for the demo,
+starts the simulators on the running loop; leaving it stops them)."""
 
 
 def configured_accounts(path: Path) -> list[AccountEntry]:

@@ -18,12 +18,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from streams import credentials
-from streams.app import AccountEntry, configured_accounts, demo_accounts
+from streams.app import AccountEntry, EntriesFactory, configured_accounts, demo_accounts
 from streams.config import (
     KNOWN_EXCHANGES,
     SECRET_FIELDS,
@@ -35,7 +34,6 @@ from streams.config import (
 )
 
 EXIT_BAD_INPUT = 2
-EntriesFactory = Callable[[], AbstractAsyncContextManager[list[AccountEntry]]]
 
 
 class UsageError(Exception):
@@ -87,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # websockets logs handshake headers (API keys, signatures) at DEBUG: never let those through.
+    logging.getLogger("websockets").setLevel(logging.INFO)
     config_path: Path = args.config or default_config_path()
     try:
         if args.command == "accounts":

@@ -7,9 +7,9 @@ either, missing optional fields. Anything that is not a frame of the protocol ra
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
@@ -23,6 +23,7 @@ _ORDER_STATUS = {
     4: OrderStatus.CANCELLED,
     6: OrderStatus.CANCELLED,  # post-only cancelled
 }
+T = TypeVar("T")
 _SIDES = {"buy": Side.BUY, "bid": Side.BUY, "sell": Side.SELL, "ask": Side.SELL}
 
 
@@ -105,57 +106,48 @@ def order(item: Mapping[str, Any]) -> Order:
 
 def rest_balances(body: str, time_ms: int) -> BalancesEvent:
     """GET /v3/accounts/balance -> every asset (a complete snapshot)."""
-    items = _rest_data(body)
-    try:
-        return BalancesEvent(tuple(balance(i) for i in items), time_ms, complete=True)
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise MalformedFrame(f"balance snapshot: {type(exc).__name__}: {exc}") from None
+    return BalancesEvent(_rest_items(body, balance, "balance snapshot"), time_ms, complete=True)
 
 
 def rest_open_orders(body: str, time_ms: int) -> OrdersEvent:
     """GET /v3/orders/open -> every open order (a complete snapshot)."""
-    items = _rest_data(body)
-    try:
-        return OrdersEvent(tuple(order(i) for i in items), time_ms, complete=True)
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise MalformedFrame(f"open orders: {type(exc).__name__}: {exc}") from None
+    return OrdersEvent(_rest_items(body, order, "open orders"), time_ms, complete=True)
 
 
 def rest_trades(body: str, pair: str) -> list[Fill]:
     """GET /v3/orders/trades/{pair} -> fills. Their ids are REST tradeIds, not the stream's matchIDs."""
     base, _, quote = pair.partition("_")
-    try:
-        return [
-            Fill(
-                trade_id=str(t["tradeId"]),
-                order_id=str(t["orderId"]),
-                market=market(base, quote),
-                side=_SIDES[str(t["action"]).lower()],
-                price=_dec(t["price"]),
-                amount=_dec(t["baseAmount"]),
-                fee=_dec(t.get("fee", "0")),
-                fee_asset=str(t.get("feeSymbol", "")).upper(),
-                time_ms=_int(t.get("createdTimestamp", t.get("timestamp"))),
-            )
-            for t in _rest_data(body)
-        ]
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise MalformedFrame(f"trades: {type(exc).__name__}: {exc}") from None
+
+    def fill(t: Mapping[str, Any]) -> Fill:
+        return Fill(
+            trade_id=str(t["tradeId"]),
+            order_id=str(t["orderId"]),
+            market=market(base, quote),
+            side=_SIDES[str(t["action"]).lower()],
+            price=_dec(t["price"]),
+            amount=_dec(t["baseAmount"]),
+            fee=_dec(t.get("fee", "0")),
+            fee_asset=str(t.get("feeSymbol", "")).upper(),
+            time_ms=_int(t.get("createdTimestamp", t.get("timestamp"))),
+        )
+
+    return list(_rest_items(body, fill, "trades"))
 
 
 def rest_trading_pairs(body: str) -> list[str]:
     """GET /provisioning/trading-pairs -> lower-case pair names such as `btc_twd`."""
-    try:
-        return [str(item["pair"]).lower() for item in _rest_data(body)]
-    except KeyError as exc:
-        raise MalformedFrame(f"trading pairs: no {exc}") from None
+    return list(_rest_items(body, lambda item: str(item["pair"]).lower(), "trading pairs"))
 
 
-def _rest_data(body: str) -> Iterable[Mapping[str, Any]]:
+def _rest_items(body: str, make: Callable[[Mapping[str, Any]], T], what: str) -> tuple[T, ...]:
+    """Each item of a REST answer's `data` list through `make`; any bad item fails the whole answer."""
     data = _load(body).get("data")
     if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
-        raise MalformedFrame("REST answer without a 'data' list")
-    return data
+        raise MalformedFrame(f"{what}: REST answer without a 'data' list")
+    try:
+        return tuple(make(item) for item in data)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
 def _load(text: str) -> dict[str, Any]:
