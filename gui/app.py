@@ -80,14 +80,19 @@ async def _main(app: QApplication, entries_factory: EntriesFactory, timing: Timi
 
 @contextlib.contextmanager
 def _quit_on_sigint(closing: asyncio.Event) -> Iterator[None]:
-    """Ctrl+C in the terminal closes the app the same clean way as the window's close button.
-    (Python runs the handler the next time it gets control: within the window's one-second tick.)"""
+    """Ctrl+C in the terminal, or SIGTERM from the session, closes the app the same clean way as the
+    window's close button. (Python runs the handler the next time it gets control: within the
+    window's one-second tick.)"""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     loop = asyncio.get_running_loop()
-    previous = signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(closing.set))
+    previous = {
+        signum: signal.signal(signum, lambda *_: loop.call_soon_threadsafe(closing.set))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

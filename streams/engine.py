@@ -327,6 +327,7 @@ class AccountRunner:
             return
         since = self.status.since_ms if self.status.state is state else now_ms()
         self.status = Status(state, detail, since)
+        log.info("%s: %s (%s)", self.account.id, state.value, detail)
         self._sink(self.status)
 
 

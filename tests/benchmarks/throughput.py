@@ -86,6 +86,19 @@ def order_frame(i: int) -> str:
     )
 
 
+def bench_bare(name: str, frames: list[str]) -> None:
+    """The floor to compare with: json.loads and a Decimal per amount, nothing else."""
+    started = time.perf_counter()
+    for frame in frames:
+        for item in json.loads(frame, parse_float=Decimal)["data"].values():
+            for entry in item if isinstance(item, list) else [item]:
+                for key in ("amount", "available", "price", "originalAmount", "executedAmount"):
+                    if key in entry:
+                        Decimal(entry[key])
+    elapsed = time.perf_counter() - started
+    print(f"bare baseline {name:<28} {len(frames) / elapsed:>10,.0f} frames/s  (json.loads + Decimal only)")
+
+
 def bench_pure(name: str, frames: list[str]) -> None:
     store = AccountStore()
     started = time.perf_counter()
@@ -167,9 +180,14 @@ def main() -> None:
     args = argparse.ArgumentParser()
     args.add_argument("--frames", type=int, default=50_000)
     n = args.parse_args().frames
-    bench_pure("balance, 1 currency", [balance_frame(i, [ASSETS[i % 50]]) for i in range(n)])
-    bench_pure("balance, 50 currencies", [balance_frame(i, ASSETS) for i in range(n // 10)])
-    bench_pure("active orders, 1 order", [order_frame(i) for i in range(n)])
+    feeds = {
+        "balance, 1 currency": [balance_frame(i, [ASSETS[i % 50]]) for i in range(n)],
+        "balance, 50 currencies": [balance_frame(i, ASSETS) for i in range(n // 10)],
+        "active orders, 1 order": [order_frame(i) for i in range(n)],
+    }
+    for name, frames in feeds.items():
+        bench_bare(name, frames)
+        bench_pure(name, frames)
     asyncio.run(bench_end_to_end(n))
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (this process)")
 
