@@ -430,3 +430,58 @@ def test_run_gui_finishes_its_shutdown_when_qt_quits_first(qapp, qt_settings):
         qapp.setStyle(style)
     assert seen == {"entered": True, "exited": True}
     assert QSettings("account-monitor", "account-monitor").value("window/tab") == "overview"
+
+
+def test_auth_error_and_a_dropped_connection_as_the_user_sees_them(qtbot, qloop):
+    """Real simulator, real engine, real window: a wrong secret shows the exchange's own text in its
+    tab while a good account beside it stays live; a dropped connection shows as reconnecting with the
+    last data kept, then live again."""
+    from streams.app import AccountEntry
+    from streams.config import AccountConfig
+    from streams.exchange import Credentials
+    from streams.exchanges.bitopro import SPEC
+    from streams.exchanges.bitopro.simulator import BitoProSimulator
+    from tests.engine_helpers import FAST
+
+    sim = BitoProSimulator(seed=4)
+    started = qloop.create_task(sim.start())
+    qtbot.waitUntil(started.done, timeout=10_000)
+
+    def account(account_id: str, secret: str) -> AccountEntry:
+        config = AccountConfig(account_id, "bitopro", account_id.title(), sim.ws_url, sim.rest_url)
+        return AccountEntry(config, SPEC, Credentials({**sim.credentials, "api_secret": secret}))
+
+    controllers = [
+        AccountController(account("good", sim.credentials["api_secret"]), timing=FAST),
+        AccountController(account("wrong", "not-the-secret"), timing=FAST),
+    ]
+    w = MainWindow(controllers)
+    qtbot.addWidget(w)
+    w.show()
+    good, wrong = w.account_tab("good"), w.account_tab("wrong")
+    try:
+        for controller in controllers:
+            controller.start()
+        qtbot.waitUntil(lambda: wrong.header.state_label.text() == "Auth error", timeout=10_000)
+        assert "HTTP 401: Invalid signature" in wrong.header.detail_label.text()
+        qtbot.waitUntil(
+            lambda: good.header.state_label.text() == "Live" and good.balance_model.rowCount() > 0,
+            timeout=10_000,
+        )
+        rows = good.balance_model.rowCount()
+
+        sim.refuse_connections(True)
+        dropped = qloop.create_task(sim.drop_connections())
+        qtbot.waitUntil(lambda: good.header.state_label.text() == "Reconnecting", timeout=10_000)
+        assert not good.header.stale_badge.isHidden() and good.balance_model.rowCount() == rows
+        sim.refuse_connections(False)
+        qtbot.waitUntil(lambda: good.header.state_label.text() == "Live", timeout=10_000)
+        qtbot.waitUntil(lambda: good.balance_model.values() == sim.truth.balances, timeout=5_000)
+        assert good.header.stale_badge.isHidden()
+        assert dropped.exception() is None
+    finally:
+        for controller in controllers:
+            controller.stop()
+        qtbot.waitUntil(lambda: not any(c.running for c in controllers), timeout=10_000)
+        stopped = qloop.create_task(sim.stop())
+        qtbot.waitUntil(stopped.done, timeout=10_000)
