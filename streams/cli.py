@@ -80,13 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     # websockets logs handshake headers (API keys, signatures) at DEBUG: never let those through.
-    logging.getLogger("websockets").setLevel(logging.INFO)
+    logging.getLogger("websockets").setLevel(max(level, logging.INFO))
     config_path: Path = args.config or default_config_path()
     try:
         if args.command == "accounts":

@@ -162,12 +162,10 @@ def _load(text: str) -> dict[str, Any]:
 
 def _dec(value: object) -> Decimal:
     """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal)."""
-    if type(value) is str:  # the usual case first: this runs for every amount of every frame
-        result = Decimal(value)
-    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
-        result = Decimal(value)
-    else:
+    # `type(...) is str` first: the usual case, and this runs for every amount of every frame.
+    if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
         raise ValueError(f"not a decimal: {value!r}")
+    result = Decimal(value)
     if not result.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
     return result
