@@ -148,3 +148,17 @@ def test_configured_account_against_a_simulator_process(tmp_path):
         )
         simulator.terminate()
         simulator.wait(timeout=10)
+
+
+def test_verbose_logs_carry_no_secret():
+    from streams.exchanges.bitopro.simulator import BitoProSimulator
+
+    secrets = BitoProSimulator().credentials
+    done = subprocess.run(
+        command("--headless", "--demo", "--for", "2", "-v"), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "demo-bitopro: live (streaming)" in done.stderr  # -v really logs
+    for text in (done.stdout, done.stderr):
+        assert secrets["api_key"] not in text and secrets["api_secret"] not in text
+        assert "X-BITOPRO" not in text
