@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
@@ -43,6 +44,7 @@ from streams.model import State, Status, now_ms
 from streams.store import AccountStore, Changes
 
 log = logging.getLogger(__name__)
+_by_time = attrgetter("time_ms")  # events and fills alike carry the exchange's time
 
 Update = Changes | Status
 Sink = Callable[[Update], None]
@@ -255,7 +257,7 @@ class AccountRunner:
                 moved = {b.asset for b in snapshot.balances.balances if self.store.balances.get(b.asset) != b}
                 missed = await rest.fills_since(since, markets, moved)
                 self._apply_all(
-                    FillEvent(replace(f, late=True), f.time_ms) for f in sorted(missed, key=_fill_time)
+                    FillEvent(replace(f, late=True), f.time_ms) for f in sorted(missed, key=_by_time)
                 )
             self._apply_all([snapshot.balances, snapshot.orders])
         except BaseException:
@@ -267,7 +269,7 @@ class AccountRunner:
     def _drain_buffer(self, cutoff_ms: int) -> None:
         buffered, self._buffer = self._buffer or [], None
         self._apply_all(
-            e for e in sorted(buffered, key=_event_time) if isinstance(e, FillEvent) or e.time_ms >= cutoff_ms
+            e for e in sorted(buffered, key=_by_time) if isinstance(e, FillEvent) or e.time_ms >= cutoff_ms
         )
 
     async def _resync_every(self, rest: RestClient, period_s: float) -> None:
@@ -361,14 +363,6 @@ def _describe(exc: BaseException) -> str:
         code = exc.rcvd.code if exc.rcvd else (exc.sent.code if exc.sent else 1006)
         return f"connection closed (code {code})"
     return str(exc) or type(exc).__name__
-
-
-def _event_time(event: Event) -> int:
-    return event.time_ms
-
-
-def _fill_time(fill: object) -> int:
-    return fill.time_ms  # type: ignore[attr-defined]
 
 
 def _markets_of(snapshot: Snapshot) -> set[str]:

@@ -24,6 +24,8 @@ _ORDER_STATUS = {
     6: OrderStatus.CANCELLED,  # post-only cancelled
 }
 T = TypeVar("T")
+# What a missing or mistyped field raises while a frame or REST item is read: all mean MalformedFrame.
+_BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
 _SIDES = {"buy": Side.BUY, "bid": Side.BUY, "sell": Side.SELL, "ask": Side.SELL}
 
 
@@ -38,7 +40,7 @@ def parse(frame: str) -> list[Event]:
         return [UnknownEvent(name, _int(msg.get("timestamp", 0)))]
     try:
         return handler(msg["data"], _int(msg["timestamp"]))
-    except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
+    except _BAD_FIELDS as exc:
         raise MalformedFrame(f"{name}: {type(exc).__name__}: {exc}") from None
 
 
@@ -146,7 +148,7 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], T], what: str) ->
         raise MalformedFrame(f"{what}: REST answer without a 'data' list")
     try:
         return tuple(make(item) for item in data)
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+    except _BAD_FIELDS as exc:
         raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
