@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import aiohttp
 
 from streams.config import AccountConfig
+from streams.events import Event, Refresh
 from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, Snapshot, error_text
 from streams.exchanges.bitopro import parser, signer
 from streams.model import Fill, now_ms
@@ -45,6 +46,10 @@ class BitoProRest:
             )
             fills.extend(f for f in parser.rest_trades(body, pair) if f.time_ms >= since_ms)
         return fills
+
+    async def refresh(self, request: Refresh) -> Sequence[Event]:
+        """Never asked: BitoPro's streams carry balances, orders and trades themselves."""
+        return ()
 
     async def _trading_pairs(self) -> list[str]:
         """The exchange's pairs (public endpoint, fetched once per session)."""
