@@ -76,10 +76,19 @@ class AccountStore:
 
     def _apply_balances(self, event: BalancesEvent) -> Changes:
         changes = Changes()
+        known, changed = self.balances, changes.balances
         for balance in event.balances:
-            if self.balances.get(balance.asset) != balance:
-                self.balances[balance.asset] = balance
-                changes.balances[balance.asset] = balance
+            # Field by field rather than `!=`: the dataclass __eq__ builds two tuples per call, and
+            # BitoPro sends every currency (~50) on every change.
+            old = known.get(balance.asset)
+            if (
+                old is None
+                or old.total != balance.total
+                or old.available != balance.available
+                or old.locked != balance.locked
+            ):
+                known[balance.asset] = balance
+                changed[balance.asset] = balance
         if event.complete:
             listed = {b.asset for b in event.balances}
             for asset in [a for a in self.balances if a not in listed]:
