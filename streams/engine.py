@@ -49,6 +49,7 @@ from streams.store import AccountStore, Changes
 
 log = logging.getLogger(__name__)
 _by_time = attrgetter("time_ms")  # events and fills alike carry the exchange's time
+_TURN_S = 0.004  # longest a reader runs before it lets the loop's other work in
 
 Update = Changes | Status
 Sink = Callable[[Update], None]
@@ -296,10 +297,15 @@ class AccountRunner:
 
     async def _read(self, plan: StreamPlan, ws: ClientConnection) -> None:
         window = self._silence_s if plan.ping_frame else None
+        loop = asyncio.get_running_loop()
+        turn_ends = loop.time() + _TURN_S
         while True:
             try:
-                async with asyncio.timeout(window):
+                if window is None:  # the websocket's own pings watch the silence: no timer per frame
                     frame = await ws.recv()
+                else:
+                    async with asyncio.timeout(window):
+                        frame = await ws.recv()
             except TimeoutError:
                 raise _Stale(f"no data on {plan.name} for {window:g} s") from None
             except ConnectionClosedError as exc:
@@ -307,6 +313,11 @@ class AccountRunner:
                     raise _Stale(f"{plan.name} stopped answering pings for {self._silence_s:g} s") from None
                 raise
             self._on_frame(plan, frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
+            if loop.time() >= turn_ends:
+                # recv() does not yield while frames are queued, and one socket read can queue
+                # thousands: give the loop (the window, the other accounts) a turn every few ms.
+                await asyncio.sleep(0)
+                turn_ends = loop.time() + _TURN_S
 
     async def _ping(self, plan: StreamPlan, ws: ClientConnection) -> None:
         assert plan.ping_frame is not None
