@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from gui import startup
 from gui.controller import AccountController
 from gui.main_window import APPLICATION, ORGANISATION, MainWindow
 from gui.style import app_icon
@@ -63,6 +64,7 @@ async def _main(app: QApplication, entries_factory: EntriesFactory, timing: Timi
                 controllers = [AccountController(entry, timing=timing) for entry in entries]
                 window = MainWindow(controllers)
                 window.closed.connect(closing.set)
+                startup.watch(app, window.account_tabs)
                 window.show()
                 for controller in controllers:
                     controller.start()

@@ -6,10 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 
-import keyring
-import keyring.errors
-
 from streams.exchange import Credentials
+
+# keyring is imported where it is used: it takes ~0.15 s to import, and `--demo` never needs it.
 
 SERVICE = "account-monitor"
 
@@ -19,6 +18,9 @@ class CredentialsError(Exception):
 
 
 def load_credentials(account_id: str, fields: tuple[str, ...]) -> Credentials:
+    import keyring
+    import keyring.errors
+
     try:
         raw = keyring.get_password(SERVICE, account_id)
     except keyring.errors.KeyringError as exc:
@@ -45,9 +47,14 @@ def load_credentials(account_id: str, fields: tuple[str, ...]) -> Credentials:
 
 
 def store_credentials(account_id: str, values: dict[str, str]) -> None:
+    import keyring
+
     keyring.set_password(SERVICE, account_id, json.dumps(values))
 
 
 def delete_credentials(account_id: str) -> None:
+    import keyring
+    import keyring.errors
+
     with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing stored: not an error
         keyring.delete_password(SERVICE, account_id)
