@@ -10,7 +10,7 @@
   spread over all simulators in 10 ms ticks); returns wall-clock times of the first and last write;
 - `stamped(rate, seconds)`: frames that carry their send time, sent one by one through the normal
   websockets path, `rate` per second (latency);
-- `activity(interval_s)`: random account activity on every simulator (footprint);
+- `activity(interval_s)`: random account activity on every simulator (footprint); `quiet()` ends it;
 - `stop()`.
 """
 
@@ -79,6 +79,9 @@ class SimProcess:
 
     async def activity(self, interval_s: float) -> None:
         await self._call("activity", interval_s)
+
+    async def quiet(self) -> None:
+        await self._call("quiet")
 
     async def truth(self) -> list[Truth]:
         return await self._call("truth")
@@ -189,6 +192,12 @@ class _Child:
             sent_us = time.time_ns() // 1000
             await connections[k % len(connections)].send(stamped_frame(sent_us, k))
         return Sent(first, time.time(), total)
+
+    async def do_quiet(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks = []
 
     async def do_activity(self, interval_s: float) -> None:
         async def churn(sim: Any, rng: random.Random) -> None:
