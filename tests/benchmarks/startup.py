@@ -16,7 +16,8 @@ from typing import Any
 from tests.benchmarks.report import header, median, say
 
 MARK = re.compile(
-    r"startup: (?P<step>[a-z ]+) at=(?P<at>[0-9.]+) \((?P<since>[0-9.]+) s after process start\)"
+    r"startup: (?P<step>[a-z ]+) at=(?P<at>[0-9.]+) "
+    r"\((?P<since>[0-9.]+) s after process start, cpu (?P<cpu>[0-9.]+) s\)"
 )
 STEPS = ("window painted", "first balance shown")
 
@@ -39,6 +40,7 @@ def once(timeout_s: float = 60) -> dict[str, float]:
             if match and match["step"] in STEPS:
                 found[match["step"]] = float(match["at"]) - started
                 found[match["step"] + " (app)"] = float(match["since"])
+                found[match["step"] + " (cpu)"] = float(match["cpu"])
             if all(s in found for s in STEPS) or time.time() > deadline:
                 break
     finally:
@@ -62,9 +64,11 @@ def main(runs: int = 5) -> dict[str, Any]:
             continue
         out[step] = {"median": median(values), "max": max(values), "runs": values}
         app = [r[step + " (app)"] for r in results if step + " (app)" in r]
+        cpu = [r[step + " (cpu)"] for r in results if step + " (cpu)" in r]
+        out[step]["cpu_median"] = median(cpu)
         say(
             f"to {step:<20} median {median(values):.3f} s, max {max(values):.3f} s "
             f"(runs {', '.join(f'{v:.2f}' for v in values)}; the app's own count from process start: "
-            f"median {median(app):.2f} s)"
+            f"median {median(app):.2f} s; CPU time it had used by then: median {median(cpu):.2f} s)"
         )
     return out
