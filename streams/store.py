@@ -130,8 +130,13 @@ class AccountStore:
             twins = self._unmatched[not fill.late]
             if twins[key]:
                 twins[key] -= 1
+                if not twins[key]:
+                    del twins[key]
                 return Changes()
-            self._unmatched[fill.late][key] += 1
+            unmatched = self._unmatched[fill.late]
+            unmatched[key] += 1
+            if len(unmatched) > _SEEN_FILLS_KEPT:  # every stream fill waits here for a REST twin that
+                del unmatched[next(iter(unmatched))]  # mostly never comes: forget the oldest, no leak
         self.last_fill_ms = max(self.last_fill_ms, fill.time_ms)
         changes = Changes(fills=[fill])
         order = self.orders.get(fill.order_id)

@@ -93,3 +93,18 @@ def test_exchanges_with_one_id_kind_do_not_match_by_shape():
 
 def test_unknown_event_changes_nothing():
     assert not AccountStore().apply(UnknownEvent("X"))
+
+
+def test_fills_waiting_for_a_twin_from_the_other_source_are_bounded(monkeypatch):
+    """Each BitoPro stream fill waits for its REST twin, which only a reconnect brings: the waiting
+    list keeps the newest ones only (a day's fills many times over), so a long session does not leak."""
+    monkeypatch.setattr("streams.store._SEEN_FILLS_KEPT", 10)
+    store = AccountStore(match_fills_across_sources=True)
+    for n in range(25):
+        store.apply(FillEvent(fill(f"uuid-{n}", amount=f"0.{n + 1:02d}", time_ms=1_000 * n), n))
+    assert len(store._unmatched[False]) == 10
+    # the newest still find their twin; a matched pair leaves nothing behind
+    assert not store.apply(FillEvent(fill("rest-24", amount="0.25", time_ms=24_400, late=True), 30))
+    assert len(store._unmatched[False]) == 9 and not store._unmatched[True]
+    # the oldest were forgotten: its REST copy now counts as a fill of its own
+    assert store.apply(FillEvent(fill("rest-0", amount="0.01", time_ms=300, late=True), 31)).fills
