@@ -19,7 +19,7 @@ def test_bitopro_feed_frames_end_where_settle_says(key, n):
     truth = simulator.truth
     store = AccountStore()
     store.balances.update(truth.balances)  # what the client holds from the snapshot
-    burst = feed(key).burst(n)
+    burst = feed(key).burst(n, simulator)
     changes = 0
     for frame in burst.frames:
         for event in parser.parse(frame):
@@ -29,7 +29,7 @@ def test_bitopro_feed_frames_end_where_settle_says(key, n):
     assert len(truth.balances) == len(ASSETS) == 50
     assert store.balances == truth.balances
     assert compare_balances({a: (b.total, b.available) for a, b in store.balances.items()}, truth)[0]
-    assert feed(key).compare_ours(store, truth)[0]
+    assert feed(key).compare_ours(store, [], truth)[0]
 
 
 def test_compare_balances_names_what_is_missing_or_off():

@@ -156,13 +156,14 @@ class _Child:
         from tests.benchmarks.feeds import feed
 
         self.feed = feed(feed_key)
-        burst = self.feed.burst(n)
         self.encoded = []
         for sim in self.sims:
+            burst = self.feed.burst(n, sim)
+            stream = burst.stream or self.feed.stream
             async with asyncio.timeout(30):
-                while len(sim.clients(self.feed.stream)) != 1:
+                while len(sim.clients(stream)) != 1:
                     await asyncio.sleep(0.01)
-            [client] = sim.clients(self.feed.stream)
+            [client] = sim.clients(stream)
             await client.flushed()  # the welcome frames are out before the burst is encoded
             self.encoded.append((client.connection, _encode(client.connection, burst.frames)))
             burst.settle(sim.truth)

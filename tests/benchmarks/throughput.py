@@ -71,13 +71,15 @@ async def run_ours(feed: Feed, n: int) -> Run:
         [info] = sim.infos
         counter = FrameCounter()
         live = asyncio.Event()
+        fills: list[Any] = []
 
-        def sink(update: object) -> None:
+        def sink(update: Any) -> None:
             if isinstance(update, Status):
                 if update.state is State.LIVE:
                     live.set()
-            else:
+            elif feed.counts(update):
                 counter.tick()
+                fills.extend(update.fills)
 
         account = AccountConfig("bench", feed.exchange, "", info.ws_url, info.rest_url)
         runner = AccountRunner(account, EXCHANGES[feed.exchange], Credentials(info.credentials), sink)
@@ -93,7 +95,7 @@ async def run_ours(feed: Feed, n: int) -> Run:
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        exact, summary = feed.compare_ours(runner.store, truth)
+        exact, summary = feed.compare_ours(runner.store, fills, truth)
         if runner.malformed_frames or runner.reconnects:
             summary += f" (malformed {runner.malformed_frames}, reconnects {runner.reconnects})"
         return Run(counter.rate(), exact, summary)

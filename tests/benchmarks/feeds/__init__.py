@@ -1,10 +1,12 @@
 """Feeds: what a benchmark blasts through a loopback simulator, one small module per exchange.
 
 A feed says, for one kind of frame of one exchange:
-- how the frames of a burst are built (a pure function of the frame count) and what the simulator's
-  truth is once they are all sent (`settle`, applied to the simulator's ledger without broadcasting);
-- which simulator stream the burst goes on (`stream`; the simulator process writes the frames on the
-  one client connected to it);
+- how the frames of a burst are built (`burst(n, simulator)`, in the simulator's process: channel names
+  may depend on it) and what the simulator's truth is once they are all sent (`settle`, applied to the
+  simulator's ledger without broadcasting);
+- which simulator stream the burst goes on (`stream`, or the burst's own; the simulator process writes
+  the frames on the one client connected to it), and which changes the engine reports for them
+  (`counts`: a REST poll's changes, say, are not burst frames);
 - how a bare client subscribes and what it does per frame (`bare`: json.loads(parse_float=Decimal) and a
   Decimal per amount, kept in a dict so its final state can be compared too);
 - how ccxt.pro subscribes, where ccxt.pro has the stream (`ccxt`), and how its final state compares.
@@ -37,6 +39,7 @@ class Burst:
 
     frames: list[str]
     settle: Callable[[SimulatedAccount], None]
+    stream: str | None = None  # where it goes, when that depends on the simulator (a channel name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +71,12 @@ class Feed:
     title: str  # printed, e.g. "BitoPro balance frames, 1 currency each"
     stream: str  # the simulator stream the burst goes on
     default_frames: int
-    burst: Callable[[int], Burst]
+    burst: Callable[[int, Any], Burst]  # (n, the simulator)
     bare: Bare | None
     ccxt: Ccxt | None
-    compare_ours: Callable[[Any, SimulatedAccount], tuple[bool, str]]  # (AccountStore, truth)
+    compare_ours: Callable[[Any, list[Any], SimulatedAccount], tuple[bool, str]]  # (store, fills, truth)
     skip: str | None = None  # why this feed cannot run here (a slot for an exchange not merged yet)
+    counts: Callable[[Any], bool] = bool  # which engine Changes are burst frames (default: any)
 
 
 def all_feeds() -> Sequence[Feed]:

@@ -60,14 +60,14 @@ def _settle(final: dict[str, int]):
     return settle
 
 
-def one_currency(n: int) -> Burst:
+def one_currency(n: int, simulator: Any = None) -> Burst:
     stamp = now_ms()
     frames = [frame(i, [(i % len(ASSETS), ASSETS[i % len(ASSETS)])], stamp) for i in range(n)]
     final = {ASSETS[i % len(ASSETS)]: i for i in range(max(0, n - len(ASSETS)), n)}
     return Burst(frames, _settle(final))
 
 
-def all_currencies(n: int) -> Burst:
+def all_currencies(n: int, simulator: Any = None) -> Burst:
     stamp = now_ms()
     listed = list(enumerate(ASSETS))
     frames = [frame(i, listed, stamp) for i in range(n)]
@@ -173,7 +173,7 @@ def ccxt_compare(exchange: Any, truth: SimulatedAccount) -> tuple[bool, str]:
 # ---------------------------------------------------------------------- ours
 
 
-def ours_compare(store: Any, truth: SimulatedAccount) -> tuple[bool, str]:
+def ours_compare(store: Any, fills: list[Any], truth: SimulatedAccount) -> tuple[bool, str]:
     held = {a: (b.total, b.available) for a, b in store.balances.items()}
     ok, summary = compare_balances(held, truth)
     ok = ok and store.balances == truth.balances  # locked too, exactly

@@ -2,16 +2,24 @@
 private-my_trades_<market>-<user>; ccxt.pro bitstamp watch_orders / watch_my_trades).
 
 Bitstamp's connector (streams/exchanges/bitstamp/, issue 6) is built on another branch. Until it is
-merged and registered, these feeds are listed and skipped with the reason. To fill the slot once it is:
-1. `burst(n)`: n `order_created`/`order_changed` frames (orders feed) or n `trade` frames (trades feed)
-   for one market, built like the simulator renders them, and a `settle` that writes the final orders /
-   fills into the ledger;
-2. `STREAM`: the simulator stream name of that channel (what `ExchangeSimulator.clients(stream)` uses);
-3. `Bare.open`: POST /api/v2/websockets_token/ on the simulator's REST, then `bts:subscribe` with the
-   token; `decode`: json.loads(parse_float=Decimal) + a Decimal per amount, kept by order / trade id;
-4. `Ccxt`: ccxt.pro.bitstamp with urls['api'] and urls['ws'] on the simulator; `watch_orders(symbol)` /
-   `watch_my_trades(symbol)`;
-5. `compare_ours`: store.orders == truth.open_orders, or the fills seen == truth.fills.
+merged and registered, these feeds are listed and skipped with the reason. Issue 6's simulator (as seen
+on its branch, not merged here) already has what the slot needs; to fill it once it is merged:
+1. `burst(n, simulator)`: n frames from `simulator.order_frame(order, "order_changed")` for one open
+   order of the demo ledger (say the BTC/USDT buy), each with more filled, or from
+   `simulator.trade_frame(fill)` for n new fills; `settle` puts the final order (or the fills) in the
+   ledger; `Burst.stream = simulator.channel(ORDERS_CHANNEL or TRADES_CHANNEL, market)`, which is
+   also the name `ExchangeSimulator.clients(stream)` finds the subscribed socket by;
+2. `counts`: `lambda c: bool(c.orders)` or `bool(c.fills)`: each order or trade frame also asks for a
+   balance poll (Refresh), whose REST answers are changes too but not burst frames;
+3. `Bare.open`: POST /api/v2/websockets_token/ on the simulator's REST with the X-Auth v2 headers of
+   streams/exchanges/bitstamp/signer.py (the answer has the token and user_id), then `bts:subscribe`
+   the channel with the token (`welcome` = 1: the subscription ack); `decode`: json.loads(
+   parse_float=Decimal) + a Decimal per amount_str / price_str, kept by order or trade id;
+4. `Ccxt`: ccxt.pro.bitstamp with urls['api'] and urls['ws'] on the simulator; `watch_orders("BTC/USDT")`
+   / `watch_my_trades("BTC/USDT")`; compare `exchange.orders` / `exchange.myTrades` with the ledger;
+5. `compare_ours(store, fills, truth)`: store.orders == truth.open_orders, or the fills the sink saw
+   == the burst's fills. The engine's Bitstamp session keeps its websocket token through
+   streams/exchanges/bitstamp/token_store.py: check what that needs outside the test desktop.
 """
 
 from __future__ import annotations
@@ -20,11 +28,11 @@ from streams.exchanges import EXCHANGES
 from tests.benchmarks.feeds import Burst, Feed
 
 
-def _not_yet(n: int) -> Burst:
+def _not_yet(n: int, simulator: object) -> Burst:
     raise NotImplementedError("the Bitstamp feeds are a slot: see this module's docstring")
 
 
-def _no_compare(store: object, truth: object) -> tuple[bool, str]:
+def _no_compare(store: object, fills: object, truth: object) -> tuple[bool, str]:
     raise NotImplementedError("the Bitstamp feeds are a slot")
 
 
