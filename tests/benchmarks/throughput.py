@@ -135,26 +135,37 @@ def _ccxt_missing() -> str | None:
 CLIENTS = {"bare": run_bare, "ours": run_ours, "ccxt.pro": run_ccxt}
 
 
-async def measure(feed: Feed, client: str, n: int, repeat: int) -> tuple[float, list[Run]] | str:
+def _unavailable(feed: Feed, client: str) -> str | None:
     if client == "bare" and feed.bare is None:
         return "no bare client for this feed"
     if client == "ccxt.pro":
         if feed.ccxt is None:
             return "ccxt.pro has no such stream"
-        missing = _ccxt_missing()
-        if missing:
-            return missing
-    runs = []
+        return _ccxt_missing()
+    return None
+
+
+async def measure(feed: Feed, n: int, repeat: int) -> dict[str, list[Run] | str]:
+    """Every client `repeat` times, taking turns (bare, ours, ccxt.pro, bare, ...), so that a change in
+    the machine's load during the runs falls on all of them alike."""
+    outcome: dict[str, list[Run] | str] = {}
+    for client in CLIENTS:
+        outcome[client] = _unavailable(feed, client) or []
     for _ in range(repeat):
-        try:
-            runs.append(await CLIENTS[client](feed, n))
-        except Exception as exc:
-            return f"failed: {type(exc).__name__}: {exc}"
-    return median([r.rate for r in runs]), runs
+        for client, runs in outcome.items():
+            if isinstance(runs, str):
+                continue
+            try:
+                runs.append(await CLIENTS[client](feed, n))
+            except Exception as exc:
+                outcome[client] = f"failed: {type(exc).__name__}: {exc}"
+    return outcome
 
 
 async def main_async(keys: list[str] | None, frames: int | None, repeat: int) -> dict[str, Any]:
-    header(f"Throughput over a loopback simulator socket (frames/s; median of {repeat} runs)")
+    header(
+        f"Throughput over a loopback simulator socket (frames/s; median of {repeat} runs, clients taking turns)"
+    )
     results: dict[str, Any] = {}
     for feed in all_feeds():
         if keys and feed.key not in keys:
@@ -165,13 +176,12 @@ async def main_async(keys: list[str] | None, frames: int | None, repeat: int) ->
             continue
         n = frames or feed.default_frames
         row: dict[str, Any] = {"frames": n}
-        for client in CLIENTS:
-            outcome = await measure(feed, client, n, repeat)
-            if isinstance(outcome, str):
-                say(f"{feed.title:<38} {client:<9} {outcome}")
-                row[client] = outcome
+        for client, runs in (await measure(feed, n, repeat)).items():
+            if isinstance(runs, str):
+                say(f"{feed.title:<38} {client:<9} {runs}")
+                row[client] = runs
                 continue
-            rate, runs = outcome
+            rate = median([r.rate for r in runs])
             spread = ", ".join(f"{r.rate:,.0f}" for r in runs)
             finals = "; ".join(sorted({f"{'EXACT' if r.exact else 'NOT EXACT'}: {r.summary}" for r in runs}))
             say(
