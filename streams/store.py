@@ -14,6 +14,7 @@ from streams.events import BalancesEvent, Event, FillEvent, OrdersEvent, RawPayl
 from streams.model import Balance, Fill, Order, OrderStatus
 
 _SEEN_FILLS_KEPT = 100_000  # trade ids remembered for de-duplication; far more than a day of fills
+_TWIN_WINDOW_S = 3_600  # a fill waits this long (behind the newest) for its twin from the other source
 
 
 @dataclass(slots=True)
@@ -135,8 +136,7 @@ class AccountStore:
                 return Changes()
             unmatched = self._unmatched[fill.late]
             unmatched[key] += 1
-            if len(unmatched) > _SEEN_FILLS_KEPT:  # every stream fill waits here for a REST twin that
-                del unmatched[next(iter(unmatched))]  # mostly never comes: forget the oldest, no leak
+            self._forget_old_twins(unmatched, max(self.last_fill_ms, fill.time_ms) // 1000)
         self.last_fill_ms = max(self.last_fill_ms, fill.time_ms)
         changes = Changes(fills=[fill])
         order = self.orders.get(fill.order_id)
@@ -153,6 +153,17 @@ class AccountStore:
                 del self.orders[order.order_id]
             changes.orders[order.order_id] = moved
         return changes
+
+    @staticmethod
+    def _forget_old_twins(unmatched: Counter[_Fingerprint], newest_s: int) -> None:
+        """Every stream fill waits here for a REST twin that mostly never comes. The engine only asks
+        REST for fills since the newest one seen (less a few seconds), so a fingerprint an hour older
+        than that can never be matched: forget it (and never keep more than the seen ids)."""
+        while unmatched:
+            oldest = next(iter(unmatched))  # arrival order, which is time order but for late fills
+            if oldest[3] >= newest_s - _TWIN_WINDOW_S and len(unmatched) <= _SEEN_FILLS_KEPT:
+                return
+            del unmatched[oldest]
 
     def _remember(self, trade_id: str) -> None:
         self._seen_trade_ids[trade_id] = None

@@ -116,7 +116,9 @@ def summary(r: dict[str, Any]) -> None:
     lat = r["latency"]
     say(f"latency p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms")
     for step, v in r["startup"].items():
-        say(f"startup to {step}: median {v['median']:.3f} s, max {v['max']:.3f} s")
+        say(
+            f"startup to {step}: median {v['median']:.3f} s, max {v['max']:.3f} s (CPU used {v['cpu_median']:.2f} s)"
+        )
     f = r["footprint"]
     say(
         f"footprint RSS {f['rss_warmup']:.1f} MB after warm-up, {f['rss_end']:.1f} MB at end; growth "
