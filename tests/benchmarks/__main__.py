@@ -82,13 +82,19 @@ def main() -> None:
     elif args.command == "startup":
         startup.main(args.runs)
     else:
-        results = {
-            "throughput": throughput.main(),
-            "ui": ui.main(),
-            "latency": latency.main(),
-            "startup": startup.main(),
-            "footprint": footprint.main(minutes=args.minutes, warmup=args.warmup),
+        benches = {
+            "throughput": throughput.main,
+            "ui": ui.main,
+            "latency": latency.main,
+            "startup": startup.main,
+            "footprint": lambda: footprint.main(minutes=args.minutes, warmup=args.warmup),
         }
+        results: dict[str, Any] = {}
+        for name, bench in benches.items():
+            try:
+                results[name] = bench()
+            except Exception as exc:  # one failed benchmark still leaves the others' figures
+                say(f"{name} failed: {type(exc).__name__}: {exc}")
         summary(results)
     say(f"{_load()} at the end")
 
@@ -97,7 +103,7 @@ def summary(r: dict[str, Any]) -> None:
     from tests.benchmarks.report import say
 
     say("\n== Summary (measured in this run)")
-    for key, row in r["throughput"].items():
+    for key, row in r.get("throughput", {}).items():
         if "skip" in row:
             say(f"throughput {key:<22} {row['skip']}")
             continue
@@ -109,21 +115,25 @@ def summary(r: dict[str, Any]) -> None:
             parts.append(f"ours/ccxt.pro {rates['ours'] / rates['ccxt.pro']:.2f}x")
         exact = row["ours"]["exact"] if isinstance(row.get("ours"), dict) else None
         say(f"throughput {key:<22} {', '.join(parts)}; ours exact: {exact}")
-    u = r["ui"]
-    say(
-        f"ui stall p99 {u['stall_p99_ms']:.1f} ms, max {u['stall_max_ms']:.1f} ms; tables final {u['final_ms']:.0f} ms"
-    )
-    lat = r["latency"]
-    say(f"latency p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms")
-    for step, v in r["startup"].items():
+    if "ui" in r:
+        u = r["ui"]
+        say(
+            f"ui stall p99 {u['stall_p99_ms']:.1f} ms, max {u['stall_max_ms']:.1f} ms; tables final {u['final_ms']:.0f} ms"
+        )
+    if "latency" in r:
+        lat = r["latency"]
+        say(f"latency p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms")
+    for step, v in r.get("startup", {}).items():
         say(
             f"startup to {step}: median {v['median']:.3f} s, max {v['max']:.3f} s (CPU used {v['cpu_median']:.2f} s)"
         )
-    f = r["footprint"]
-    say(
-        f"footprint RSS {f['rss_warmup']:.1f} MB after warm-up, {f['rss_end']:.1f} MB at end; growth "
-        f"{f['growth_slope']:+.2f} MB/10 min (slope), {f['growth_endpoints']:+.2f} (endpoints); idle CPU {f['idle_cpu']:.2%}"
-    )
+    if "footprint" in r:
+        f = r["footprint"]
+        say(
+            f"footprint RSS {f['rss_warmup']:.1f} MB after warm-up, {f['rss_end']:.1f} MB at end; growth "
+            f"{f['growth_slope']:+.2f} MB/10 min (slope), {f['growth_endpoints']:+.2f} (endpoints); "
+            f"idle CPU {f['idle_cpu']:.2%}"
+        )
     say(TARGETS)
 
 
