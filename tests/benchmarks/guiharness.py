@@ -78,8 +78,11 @@ def run(count: int, scenario: Scenario, live_timeout_s: float = 60.0) -> None:
                     )
                     out.append(AccountEntry(account, spec, Credentials(info.credentials)))
             task = asyncio.create_task(drive(sims))
-            yield out
-            await task
+            try:
+                yield out
+            finally:  # the window closed (by the scenario, or Ctrl+C / SIGTERM before it ended)
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         finally:
             for sim in sims:
                 await sim.stop()
