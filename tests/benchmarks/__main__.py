@@ -14,8 +14,12 @@ GUI parts re-run themselves under xvfb-run (else Qt's offscreen platform).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.feeds import all_feeds
@@ -54,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     fp.add_argument("--idle-seconds", type=float, default=60)
     st = commands.add_parser("startup", help="account-monitor --demo to painted window and first balance")
     st.add_argument("--runs", type=int, default=5)
+    for sub in (tp, ui, lat, fp, st):
+        sub.add_argument("--json", metavar="PATH", help="also write the figures to PATH (used by 'all')")
     return parser
 
 
@@ -71,32 +77,39 @@ def main() -> None:
     from tests.benchmarks.report import commit, machine, say
 
     say(f"machine: {machine()}; commit {commit()}; {_load()} at start")
+    result: Any = None
     if args.command == "throughput":
-        throughput.main(args.feed, args.frames, args.repeat)
+        result = throughput.main(args.feed, args.frames, args.repeat)
     elif args.command == "ui":
-        ui.main(args.accounts, args.rate, args.seconds)
+        result = ui.main(args.accounts, args.rate, args.seconds)
     elif args.command == "latency":
-        latency.main(args.rate, args.seconds)
+        result = latency.main(args.rate, args.seconds)
     elif args.command == "footprint":
-        footprint.main(args.accounts, args.minutes, args.warmup, args.idle_seconds)
+        result = footprint.main(args.accounts, args.minutes, args.warmup, args.idle_seconds)
     elif args.command == "startup":
-        startup.main(args.runs)
+        result = startup.main(args.runs)
     else:
-        benches = {
-            "throughput": throughput.main,
-            "ui": ui.main,
-            "latency": latency.main,
-            "startup": startup.main,
-            "footprint": lambda: footprint.main(minutes=args.minutes, warmup=args.warmup),
-        }
+        extra = {"footprint": ["--minutes", str(args.minutes), "--warmup", str(args.warmup)]}
         results: dict[str, Any] = {}
-        for name, bench in benches.items():
-            try:
-                results[name] = bench()
-            except Exception as exc:  # one failed benchmark still leaves the others' figures
-                say(f"{name} failed: {type(exc).__name__}: {exc}")
+        for name in ("throughput", "ui", "latency", "startup", "footprint"):
+            got = _in_own_process(name, extra.get(name, []))
+            if got is None:
+                say(f"{name} failed (see above)")
+            else:
+                results[name] = got
         summary(results)
+    if result is not None and getattr(args, "json", None):
+        Path(args.json).write_text(json.dumps(result))
     say(f"{_load()} at the end")
+
+
+def _in_own_process(name: str, options: list[str]) -> Any:
+    """One benchmark in a fresh process (a fresh heap: the footprint must not carry the throughput
+    run's garbage), its figures back as JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{name}.json"
+        done = subprocess.run([sys.executable, "-m", "tests.benchmarks", name, *options, "--json", str(out)])
+        return json.loads(out.read_text()) if done.returncode == 0 and out.exists() else None
 
 
 def summary(r: dict[str, Any]) -> None:
