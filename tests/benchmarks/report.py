@@ -69,6 +69,7 @@ class FrameCounter:
     done. The same few operations per frame for every client measured."""
 
     def __init__(self) -> None:
+        self.total = 0  # every tick, armed or not
         self.count = 0
         self.expected = 0
         self.first = 0.0
@@ -82,6 +83,7 @@ class FrameCounter:
         self.armed = True
 
     def tick(self) -> None:
+        self.total += 1
         if not self.armed:
             return
         self.count += 1

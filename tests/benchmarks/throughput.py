@@ -107,17 +107,27 @@ async def run_ccxt(feed: Feed, n: int) -> Run:
         [info] = sim.infos
         counter = FrameCounter()
         exchange = feed.ccxt.make(info, counter.tick)
+        ccxt = feed.ccxt
+
+        async def watching() -> None:  # what a ccxt.pro user writes
+            while True:
+                await ccxt.watch(exchange)
+
+        watcher = asyncio.create_task(watching())
         try:
-            async with asyncio.timeout(30):
-                await feed.ccxt.watch(exchange)  # subscribed, the server's first frame handled
+            async with asyncio.timeout(30):  # subscribed: its snapshot or ack handled
+                while counter.total < ccxt.welcome:
+                    if watcher.done():
+                        watcher.result()
+                    await asyncio.sleep(0.01)
             [truth] = await sim.prepare(feed.key, n)
             counter.arm(n)
             blast = asyncio.create_task(sim.blast())
-            async with asyncio.timeout(max(120.0, n / 500)):
-                while not counter.done.is_set():
-                    await feed.ccxt.watch(exchange)
+            await _finish(counter, n)
             await blast
         finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await exchange.close()
         exact, summary = feed.ccxt.compare(exchange, truth)

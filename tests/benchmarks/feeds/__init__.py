@@ -62,6 +62,7 @@ class Ccxt:
     make: Callable[[SimInfo, Callable[[], None]], Any]
     watch: Callable[[Any], Awaitable[Any]]
     compare: Callable[[Any, SimulatedAccount], tuple[bool, str]]
+    welcome: int = 1  # messages ccxt handles on subscribing (a snapshot, an ack), before any burst
 
 
 @dataclass(frozen=True, slots=True)
