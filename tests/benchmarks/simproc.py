@@ -4,10 +4,11 @@
 127.0.0.1 (no activity of their own) and obeys commands from the parent:
 
 - `prepare(feed_key, n)`: build the feed's burst, wait for the one client on the feed's stream of each
-  simulator, encode every frame for that connection ahead of time (websocket framing, compression),
-  settle the ledger to the burst's final state; returns each simulator's truth;
+  simulator, encode every frame for that connection ahead of time (websocket framing, compression);
+  returns each simulator's truth as it will be once the burst is sent;
 - `blast(rate=None)`: write the encoded frames (as fast as the socket takes them, or `rate` frames/s
-  spread over all simulators in 10 ms ticks); returns wall-clock times of the first and last write;
+  spread over all simulators in 10 ms ticks), then settle the ledgers to the burst's end; returns
+  wall-clock times of the first and last write;
 - `stamped(rate, seconds)`: frames that carry their send time, sent one by one through the normal
   websockets path, `rate` per second (latency);
 - `activity(interval_s)`: random account activity on every simulator (footprint); `quiet()` ends it;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import multiprocessing
 import random
 import time
@@ -117,6 +119,7 @@ class _Child:
         self.spec = EXCHANGES[exchange]
         self.sims = [self.spec.make_simulator(seed=seed + k) for k in range(count)]
         self.encoded: list[tuple[Any, list[bytes]]] = []
+        self.settles: list[tuple[Any, Any]] = []
         self.feed: Any = None
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -157,6 +160,8 @@ class _Child:
 
         self.feed = feed(feed_key)
         self.encoded = []
+        self.settles = []
+        expected = []
         for sim in self.sims:
             burst = self.feed.burst(n, sim)
             stream = burst.stream or self.feed.stream
@@ -166,13 +171,18 @@ class _Child:
             [client] = sim.clients(stream)
             await client.flushed()  # the welcome frames are out before the burst is encoded
             self.encoded.append((client.connection, _encode(client.connection, burst.frames)))
-            burst.settle(sim.truth)
-        return [_truth(s.truth) for s in self.sims]
+            self.settles.append((sim, burst.settle))
+            expected.append(_truth(_settled_copy(sim.truth, burst.settle)))
+        return expected
 
     async def do_blast(self, rate: float | None) -> Sent:
-        if rate is None:
-            return await _write_fast(self.encoded)
-        return await _write_paced(self.encoded, rate)
+        """Write the burst, then bring the ledgers to its end: REST answers during the burst (balance
+        polls, fill look-ups) see the state from before it, not its end ahead of the stream."""
+        sent = await (_write_fast(self.encoded) if rate is None else _write_paced(self.encoded, rate))
+        for sim, settle in self.settles:
+            settle(sim.truth)
+        self.settles = []
+        return sent
 
     async def do_stamped(self, rate: float, seconds: float) -> Sent:
         """One frame every 1/rate s, round-robin over the simulators, through websockets' send()."""
@@ -208,6 +218,19 @@ class _Child:
 
         for k, sim in enumerate(self.sims):
             self.tasks.append(asyncio.create_task(churn(sim, random.Random(k))))
+
+
+def _settled_copy(account: Any, settle: Any) -> Any:
+    """What the ledger will be once the burst is sent, without changing it yet."""
+    shadow = copy.copy(account)
+    shadow.balances, shadow.open_orders = dict(account.balances), dict(account.open_orders)
+    shadow.orders, shadow.fills, shadow._quote = (
+        dict(account.orders),
+        list(account.fills),
+        dict(account._quote),
+    )
+    settle(shadow)
+    return shadow
 
 
 def _truth(account: Any) -> Truth:
