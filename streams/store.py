@@ -14,7 +14,7 @@ from streams.events import BalancesEvent, Event, FillEvent, OrdersEvent, RawPayl
 from streams.model import Balance, Fill, Order, OrderStatus
 
 _SEEN_FILLS_KEPT = 100_000  # trade ids remembered for de-duplication; far more than a day of fills
-_TWIN_WINDOW_S = 3_600  # a fill waits this long (behind the newest) for its twin from the other source
+_TWIN_WINDOW_S = 600  # a fill waits this long (behind the newest) for its twin from the other source
 
 
 @dataclass(slots=True)
@@ -157,8 +157,8 @@ class AccountStore:
     @staticmethod
     def _forget_old_twins(unmatched: Counter[_Fingerprint], newest_s: int) -> None:
         """Every stream fill waits here for a REST twin that mostly never comes. The engine only asks
-        REST for fills since the newest one seen (less a few seconds), so a fingerprint an hour older
-        than that can never be matched: forget it (and never keep more than the seen ids)."""
+        REST for fills since the newest one seen (less a few seconds), so a fingerprint ten minutes
+        older than that can never be matched: forget it (and never keep more than the seen ids)."""
         while unmatched:
             oldest = next(iter(unmatched))  # arrival order, which is time order but for late fills
             if oldest[3] >= newest_s - _TWIN_WINDOW_S and len(unmatched) <= _SEEN_FILLS_KEPT:

@@ -95,19 +95,19 @@ def test_unknown_event_changes_nothing():
     assert not AccountStore().apply(UnknownEvent("X"))
 
 
-def test_fills_waiting_for_a_twin_are_forgotten_an_hour_behind_the_newest():
-    """Recovery asks REST for fills since the newest one seen (less seconds): a stream fill an hour
-    older than that can never meet its twin, so it is not kept."""
+def test_fills_waiting_for_a_twin_are_forgotten_ten_minutes_behind_the_newest():
+    """Recovery asks REST for fills since the newest one seen (less seconds): a stream fill ten
+    minutes older than that can never meet its twin, so it is not kept."""
     store = AccountStore(match_fills_across_sources=True)
     for n in range(5):
         store.apply(FillEvent(fill(f"uuid-{n}", amount=f"0.{n + 1:02d}", time_ms=1_000 * n), n))
     assert len(store._unmatched[False]) == 5
-    store.apply(FillEvent(fill("uuid-later", amount="0.5", time_ms=3_602_500), 9))
+    store.apply(FillEvent(fill("uuid-later", amount="0.5", time_ms=602_500), 9))
     assert list(store._unmatched[False]) == [
         ("o1", D("100"), D("0.03"), 2),
         ("o1", D("100"), D("0.04"), 3),
         ("o1", D("100"), D("0.05"), 4),
-        ("o1", D("100"), D("0.5"), 3602),
+        ("o1", D("100"), D("0.5"), 602),
     ]
 
 
