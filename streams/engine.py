@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from operator import attrgetter
@@ -72,6 +73,8 @@ class Timing:
     ws_ping_interval_s: float | None = None
     refresh_delay_s: float = 0.5  # Refresh requests within this window share one REST round
     refresh_retry_s: float = 5.0  # a failed Refresh is retried after this long
+    clock_check_s: float = 2.0  # how often the wall clock is compared with the monotonic one
+    clock_jump_s: float = 10.0  # a larger disagreement means the machine slept (or the clock was set)
 
 
 class _Stale(Exception):
@@ -124,6 +127,7 @@ class AccountRunner:
         self._watchers: set[asyncio.Event] = set()  # set when orders or balances changed (subscribe_more)
         self._refresh_wanted: Refresh | None = None
         self._refresh_due = asyncio.Event()
+        self.wall_clock: Callable[[], float] = time.time  # replaced only by tests, to jump
         self._silence_s = self.timing.silence_s or spec.silence_s
         ping = self.timing.ws_ping_interval_s or spec.ws_ping_interval_s
         self._ws_ping_s = None if spec.ws_ping_interval_s is None else ping
@@ -184,7 +188,7 @@ class AccountRunner:
             self._set(State.RECONNECTING, str(failure) or "reconnecting")
             log.info("%s: reconnecting at once: %s", self.account.id, failure)
             return
-        delay = next(delays)
+        delay = max(next(delays), getattr(failure, "retry_after_s", None) or 0.0)
         if isinstance(failure, AuthFailed):
             self._set(State.AUTH_ERROR, f"{failure.text} (retrying in {delay:.0f} s)")
             log.warning("%s: authentication refused: %s", self.account.id, failure.text)
@@ -214,6 +218,7 @@ class AccountRunner:
             await _first_failure([sync, *link.tasks], until_done=sync)
             self._set(State.LIVE, "streaming")
             extras.append(asyncio.create_task(self._refresh_when_asked(rest)))
+            extras.append(asyncio.create_task(self._watch_clock()))
             resync_s = self.timing.resync_s or self.spec.resync_s
             if resync_s:
                 extras.append(asyncio.create_task(self._resync_every(rest, resync_s)))
@@ -355,9 +360,22 @@ class AccountRunner:
             except (ExchangeUnavailable, MalformedFrame, TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("%s: refresh failed, retrying: %s", self.account.id, _describe(exc))
                 self._ask_refresh(request)
-                await asyncio.sleep(self.timing.refresh_retry_s)
+                await asyncio.sleep(max(self.timing.refresh_retry_s, getattr(exc, "retry_after_s", 0) or 0))
                 continue
             self._apply_all(events)
+
+    async def _watch_clock(self) -> None:
+        """After a suspend the monotonic clock has not moved while the wall clock has: the sockets
+        are probably dead and the state is old. Switch to fresh connections and resync at once,
+        instead of waiting for a keepalive to time out."""
+        loop = asyncio.get_running_loop()
+        wall, mono = self.wall_clock(), loop.time()
+        while True:
+            await asyncio.sleep(self.timing.clock_check_s)
+            jump = (self.wall_clock() - wall) - (loop.time() - mono)
+            wall, mono = self.wall_clock(), loop.time()
+            if abs(jump) > self.timing.clock_jump_s:
+                raise ReconnectNow(f"the clock jumped {jump:+.0f} s (sleep or resume?)")
 
     def _ask_refresh(self, request: Refresh) -> None:
         self._refresh_wanted = request if self._refresh_wanted is None else self._refresh_wanted | request

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,7 +37,33 @@ class AuthFailed(Exception):
 
 
 class ExchangeUnavailable(Exception):
-    """A transient failure on the exchange's side (HTTP 5xx, 429, refused socket, timeout)."""
+    """A transient failure on the exchange's side (HTTP 5xx, 429, refused socket, timeout).
+    `retry_after_s` is the exchange's own Retry-After, which the engine waits at least."""
+
+    def __init__(self, text: str, retry_after_s: float | None = None) -> None:
+        super().__init__(text)
+        self.retry_after_s = retry_after_s
+
+
+def http_failure(
+    what: str, status: int, body: bytes | str | None, headers: Mapping[str, str], auth_statuses: Iterable[int]
+) -> AuthFailed | ExchangeUnavailable:
+    """The exception for a refused REST call: the exchange's own text, as AuthFailed for the statuses
+    that mean credentials (or the clock) on this exchange, else transient with its Retry-After."""
+    text = f"HTTP {status}: {error_text(body)}"
+    if status in auth_statuses:
+        return AuthFailed(text)
+    return ExchangeUnavailable(f"{what}: {text}", retry_after(headers))
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After in seconds (the delta-seconds form; an HTTP date is rare from APIs and ignored)."""
+    value = headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 86_400 else None
 
 
 class ReconnectNow(Exception):

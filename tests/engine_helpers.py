@@ -18,6 +18,9 @@ FAST = Timing(
     auth_retry_cap_s=2.0,
     silence_s=1.0,
     ws_ping_interval_s=0.2,
+    refresh_delay_s=0.05,
+    refresh_retry_s=0.3,
+    clock_check_s=0.2,
 )
 
 
