@@ -265,3 +265,26 @@ async def test_the_token_never_reaches_a_log_line(sim, run, caplog):
     assert any("token expires in" in r.getMessage() for r in ours)  # the check would see the logs
     assert not any(token in r.getMessage() for r in ours)
     assert not any(token.split(".")[2] in s.detail for s in recorder.statuses)
+
+
+async def test_replace_credentials_keeps_the_store_and_recovers_the_gap(sim):
+    """The engine hook behind the GUI's token field: a new run with new secrets, same store."""
+    recorder = Recorder()
+    account = AccountConfig("z1", "bitzoom", "Test", sim.ws_url, sim.rest_url)
+    runner = AccountRunner(account, SPEC, Credentials(sim.credentials), recorder, timing=FAST)
+    task = asyncio.create_task(runner.run())
+    try:
+        await wait_for(lambda: recorder.state is State.LIVE, what="live")
+        sim.expire_tokens()
+        await wait_for(lambda: recorder.state is State.AUTH_ERROR, what="auth_error")
+        missed = sim.truth.fill_order(next(iter(sim.truth.open_orders)))
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        runner.replace_credentials(Credentials({"jwt": sim.issue_token()}))
+        task = asyncio.create_task(runner.run())
+        await wait_for(lambda: recorder.state is State.LIVE, what="live with the new token")
+        await wait_for(lambda: matches_truth(runner.store, sim.truth), what="convergence")
+        assert [(f.trade_id, f.late) for f in recorder.fills] == [(missed.trade_id, True)]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
