@@ -414,3 +414,14 @@ def test_trade_history_page():
     assert parser.rest_trades({"total": 0, "list": []}) == ([], 0)
     with pytest.raises(MalformedFrame):
         parser.rest_trades([{"id": 1, "symbol": "BTCUSDT", "side": "BUY", "price": "1"}])  # no quantity
+
+
+def test_the_servers_words_never_carry_a_token():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0." + "s" * 300  # long: a cut would fall inside it
+    refusal = parser.logon_refusal(
+        parser.line(json.dumps({"channel": "logon", "event": "error", "data": {"token": token}}))
+    )
+    assert refusal == f'{TOKEN_EXPIRED} (Bitzoom said: {{"token":"<token>"}})'
+    with pytest.raises(MalformedFrame) as info:
+        parser.line(f"{token} oops")
+    assert "sss" not in str(info.value) and "<token>" in str(info.value)

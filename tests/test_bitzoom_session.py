@@ -92,3 +92,23 @@ async def test_payloads_during_the_handshake_hand_on_their_raw_text_only(sim):
     assert [b.asset for b in balances.balances] == ["ETH"]  # only the new push is data
     later = plan.parse('{"channel":"logon","event":"success","data":{}}')
     assert not any(isinstance(e, RawPayload) for e in later)  # handed on once only
+
+
+def test_an_echoed_token_is_scrubbed_from_everything_the_engine_logs_or_shows():
+    from streams.events import MalformedFrame, ServerError
+    from streams.exchanges.bitzoom.session import _Connection
+
+    token = BitzoomSimulator(seed=4).credentials["jwt"]
+    signature = token.rpartition(".")[2]
+    connection = _Connection("z1", token)
+    [refusal] = connection.parse(json.dumps({"channel": "logon", "event": "error", "data": {"token": token}}))
+    assert isinstance(refusal, ServerError) and refusal.auth and token not in refusal.text
+    [error] = connection.parse(
+        json.dumps({"channel": "/api/v1/balance", "event": "error", "data": f"bad {token}"})
+    )
+    assert isinstance(error, ServerError) and signature not in error.text and "<token>" in error.text
+    with pytest.raises(MalformedFrame) as info:
+        connection.parse(f"{signature} is not JSON")
+    assert signature not in str(info.value)
+    parts = connection.parse(f'{{"channel":"logon","event":"success","data":{{}}}}\n{signature}...')
+    assert all(signature not in getattr(p, "reason", "") for p in parts)

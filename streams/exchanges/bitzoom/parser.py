@@ -16,6 +16,7 @@ channel.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -66,6 +67,7 @@ TRADE_AMOUNT_KEYS = ("qty", "quantity", "amount", "size", "executedQty")
 FEE_KEYS = ("commission", "fee")
 FEE_ASSET_KEYS = ("commissionAsset", "feeAsset", "feeCurrency", "feeCoin")
 TRADE_TIME_KEYS = ("time", "tradeTime", "timestamp", "createdTime", "ctime")
+_JWT_LIKE = re.compile(r"eyJ[\w-]*(?:\.[\w-]*){0,2}")  # base64url of '{"' and what follows
 _WRAPPERS = ("list", "rows", "items", "records", "data", "balances", "orders", "assets", "trades")
 
 # Futures symbols are `BTCUSDT`: the quote is the known suffix (longest first).
@@ -147,14 +149,14 @@ def line(text: str) -> Line:
     try:
         msg = json.loads(text, parse_float=Decimal)
     except ValueError as exc:
-        raise MalformedFrame(f"not JSON ({exc.args[0][:80]}): {text[:60]!r}") from None
+        raise MalformedFrame(f"not JSON ({exc.args[0][:80]}): {_snippet(text)}") from None
     if not isinstance(msg, dict):
-        raise MalformedFrame(f"not a JSON object: {text[:60]!r}")
+        raise MalformedFrame(f"not a JSON object: {_snippet(text)}")
     event, channel = msg.get("event"), msg.get("channel", "")
     if not isinstance(event, str) or not event:
-        raise MalformedFrame(f"no 'event' member: {text[:60]!r}")
+        raise MalformedFrame(f"no 'event' member: {_snippet(text)}")
     if not isinstance(channel, str):
-        raise MalformedFrame(f"'channel' is not a string: {text[:60]!r}")
+        raise MalformedFrame(f"'channel' is not a string: {_snippet(text)}")
     return Line(channel, event, msg.get("data"), text)
 
 
@@ -527,6 +529,17 @@ def _opt_int(value: object) -> int | None:
         return None
 
 
+def redact(text: str) -> str:
+    """`text` with anything shaped like a JWT replaced: a server that echoes the token must not get
+    it into a log line or the window. Done before any cut, so no piece of a token survives."""
+    return _JWT_LIKE.sub("<token>", text)
+
+
 def _short(data: object) -> str:
+    """A server's words for the user, without a token, cut short."""
     text = data if isinstance(data, str) else json.dumps(data, default=str, separators=(",", ":"))
-    return text[:200]
+    return redact(text)[:200]
+
+
+def _snippet(text: str) -> str:
+    return repr(redact(text)[:60])

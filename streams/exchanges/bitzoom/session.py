@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ import aiohttp
 from websockets.asyncio.client import ClientConnection
 
 from streams.config import AccountConfig
-from streams.events import Event, MalformedFrame, MalformedPart, RawPayload
+from streams.events import Event, MalformedFrame, MalformedPart, RawPayload, ServerError
 from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, StreamPlan
 from streams.exchanges.bitzoom import parser, signer
 from streams.exchanges.bitzoom.parser import BALANCE, CONTROL_EVENTS, LOGON, OPEN_ORDERS, Subscription
@@ -92,12 +93,11 @@ class _Connection:
             text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
             for part in parser.split(text):
                 if isinstance(part, MalformedPart):
-                    log.warning(
-                        "%s: skipped a malformed line while logging on: %s", self.account_id, part.reason
-                    )
+                    reason = self.scrub(part.reason)
+                    log.warning("%s: skipped a malformed line while logging on: %s", self.account_id, reason)
                 elif part.channel == LOGON and part.event == "error":
-                    log.warning("%s: Bitzoom refused the logon: %s", self.account_id, part.text)
-                    raise AuthFailed(parser.logon_refusal(part))
+                    log.warning("%s: Bitzoom refused the logon: %s", self.account_id, self.scrub(part.text))
+                    raise AuthFailed(self.scrub(parser.logon_refusal(part)))
                 elif part.channel == LOGON and part.event == "success":
                     if pending is None:
                         pending = dict(SUBSCRIPTIONS)
@@ -106,9 +106,8 @@ class _Connection:
                 elif part.event == "sub" and pending and part.channel in pending:
                     self._acked(part, pending.pop(part.channel))
                 elif part.event == "error":
-                    raise ExchangeUnavailable(
-                        f"Bitzoom refused {part.channel or 'a request'}: {part.text[:200]}"
-                    )
+                    refused = self.scrub(part.text)[:200]
+                    raise ExchangeUnavailable(f"Bitzoom refused {part.channel or 'a request'}: {refused}")
                 elif part.event not in CONTROL_EVENTS and part.event in self.subs:
                     self._early[self.subs[part.event].channel] = part.text
                 else:
@@ -119,7 +118,8 @@ class _Connection:
     def _acked(self, ack: parser.Line, params: Mapping[str, Any]) -> None:
         ids = parser.ack_ids(ack)
         if not ids:
-            raise ExchangeUnavailable(f"Bitzoom acknowledged {ack.channel} without a subId: {ack.text[:200]}")
+            said = self.scrub(ack.text)[:200]
+            raise ExchangeUnavailable(f"Bitzoom acknowledged {ack.channel} without a subId: {said}")
         for sub_id in ids:
             self.subs[sub_id] = Subscription(ack.channel, params)
         log.debug("%s: subscribed %s as %s", self.account_id, ack.channel, ", ".join(ids))
@@ -131,11 +131,31 @@ class _Connection:
         early, self._early = self._early, {}
         head = [RawPayload(channel, text, now) for channel, text in early.items()]
         try:
-            return [*head, *parser.parse(frame, self.subs, now)]
+            return [self._scrubbed(e) for e in (*head, *parser.parse(frame, self.subs, now))]
         except MalformedFrame as exc:
             if not head:
-                raise
-            return [*head, MalformedPart(str(exc), now)]
+                raise MalformedFrame(self.scrub(str(exc))) from None
+            return [*head, MalformedPart(self.scrub(str(exc)), now)]
+
+    def scrub(self, text: str) -> str:
+        """`text` without our token (or its signature part), should the server ever echo it: what the
+        engine logs or shows must not carry it."""
+        signature = self._token.rpartition(".")[2]
+        if "eyJ" not in text and (len(signature) < 8 or signature not in text):
+            return text  # the usual case, checked cheaply: this runs for every payload
+        for secret in (self._token, signature):
+            if len(secret) >= 8:
+                text = text.replace(secret, "<token>")
+        return parser.redact(text)
+
+    def _scrubbed(self, event: Event) -> Event:
+        match event:
+            case ServerError(text=text) | MalformedPart(reason=text) | RawPayload(text=text) if (
+                self.scrub(text) != text
+            ):
+                field = "reason" if isinstance(event, MalformedPart) else "text"
+                return replace(event, **{field: self.scrub(text)})
+        return event
 
 
 class BitzoomSession:
