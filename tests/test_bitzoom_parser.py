@@ -156,6 +156,7 @@ def test_split_keeps_good_lines_and_names_bad_ones():
         [{"asset": "USDT", "walletBalance": "100", "availableBalance": "60"}],  # a list
         {"asset": "USDT", "walletBalance": "100", "availableBalance": "60"},  # one object
         {"USDT": {"walletBalance": "100", "availableBalance": "60"}},  # keyed by asset
+        {"USDT": {"walletBalance": "100", "availableBalance": "60"}, "updateTime": 1},  # and metadata
         {"list": [{"currency": "usdt", "balance": "100", "free": "60"}]},  # wrapped
         [{"coin": "USDT", "total": "100", "available": "60", "locked": "40"}],
         [{"asset": "USDT", "free": "60", "locked": "40"}],  # total derived
@@ -172,6 +173,8 @@ def test_balance_payload_readings(data):
 def test_balance_pushes_are_upserts_and_empty_ones_say_nothing():
     [raw] = parser.parse(push("b1", {}), SUBS, T)
     assert isinstance(raw, RawPayload)
+    raw, unknown = parser.parse(push("b1", {"updateTime": 1, "status": "ok"}), SUBS, T)  # no items at all
+    assert isinstance(unknown, MalformedPart) and "members ['status', 'updateTime']" in unknown.reason
     assert parser.parse(push("b1", None), SUBS, T) == [RawPayload(BALANCE, push("b1", None), T)]
     event = only(parser.parse(push("b1", [{"asset": "BTC", "balance": "1"}]), SUBS, T), BalancesEvent)
     assert not event.complete and event.time_ms == T

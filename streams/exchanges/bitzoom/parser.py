@@ -376,7 +376,8 @@ def market_of(symbol: str) -> str:
 def items(data: Any, id_keys: tuple[str, ...]) -> list[tuple[Any, str | None]]:
     """The items of a payload, each with the member name it sat under (for an object keyed by id):
     a list of items; one item (it has an id key); an object wrapping a list (`list`, `rows`, ...);
-    an object keyed by id. `null` and `{}` hold none. Raises ValueError for anything else."""
+    an object keyed by id (its object members; plain members beside them, such as a time, are
+    metadata). `null` and `{}` hold none. Raises ValueError for anything else."""
     if data is None:
         return []
     if isinstance(data, list):
@@ -388,8 +389,9 @@ def items(data: Any, id_keys: tuple[str, ...]) -> list[tuple[Any, str | None]]:
     for wrapper in _WRAPPERS:
         if isinstance(data.get(wrapper), list | dict):
             return items(data[wrapper], id_keys)
-    if all(isinstance(v, dict) for v in data.values()):
-        return [(value, str(key)) for key, value in data.items()]
+    members = [(value, str(key)) for key, value in data.items() if isinstance(value, dict)]
+    if members or not data:
+        return members
     raise ValueError(f"an object with members {sorted(data)[:8]}")
 
 
