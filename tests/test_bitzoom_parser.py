@@ -1,4 +1,4 @@
-"""Bitzoom's parser on the example frames of the docs' "WebSocket Streams" page (seed copy in
+"""Bitzoom's parser (and its tolerant mapper) on the example frames of the docs' "WebSocket Streams" page (seed copy in
 ../shared/seeds/bitzoom-websocket.txt) and the OpenAPI envelope example, and on the readings of the
 unpublished payloads that the tolerant mapper has to accept (protocol notes section 8)."""
 
@@ -18,7 +18,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.bitzoom import parser
+from streams.exchanges.bitzoom import mapper, parser
 from streams.exchanges.bitzoom.parser import BALANCE, OPEN_ORDERS, TOKEN_EXPIRED, RestError, Subscription
 from streams.model import Balance, OrderStatus, Side
 
@@ -301,15 +301,15 @@ def test_orders_keyed_by_id_and_bad_orders():
     ],
 )
 def test_symbols(symbol, market):
-    assert parser.market_of(symbol) == market
+    assert mapper.market_of(symbol) == market
 
 
 def test_sides():
-    assert parser.side("BUY") is parser.side("bid") is parser.side(1) is parser.side("1") is Side.BUY
-    assert parser.side("sell") is parser.side(2) is Side.SELL
+    assert mapper.side("BUY") is mapper.side("bid") is mapper.side(1) is mapper.side("1") is Side.BUY
+    assert mapper.side("sell") is mapper.side(2) is Side.SELL
     for bad in (0, 3, True, "LONG", None):
         with pytest.raises(ValueError):
-            parser.side(bad)
+            mapper.side(bad)
 
 
 # ---- REST -------------------------------------------------------------------------------------
