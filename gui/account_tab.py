@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.account_extras import AccountExtras
 from gui.balance_model import BalanceModel
 from gui.coalescer import Coalescer
 from gui.controller import AccountController
@@ -45,6 +46,8 @@ class AccountTab(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(8)
         layout.addWidget(self.header)
+        self.extras = AccountExtras(self)  # token expiry/paste, raw payloads; hidden where none apply
+        layout.addWidget(self.extras)
         if controller.error is not None:
             layout.addWidget(_error_page(controller.error), 1)
         else:

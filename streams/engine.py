@@ -132,6 +132,12 @@ class AccountRunner:
         ping = self.timing.ws_ping_interval_s or spec.ws_ping_interval_s
         self._ws_ping_s = None if spec.ws_ping_interval_s is None else ping
 
+    def replace_credentials(self, credentials: Credentials) -> None:
+        """New secrets (a token the user pasted after an auth error) for the next `run()`. The store,
+        the fills seen and the first live moment are kept, so that run diffs against what is shown
+        and recovers the fills missed meanwhile (marked late) instead of starting from nothing."""
+        self._credentials = credentials
+
     # ------------------------------------------------------------------ life cycle
 
     async def run(self) -> None:

@@ -8,6 +8,8 @@ import sys
 import time
 from decimal import Decimal
 
+from streams.exchanges import EXCHANGES
+
 KEYS = {
     "status": {"type", "account", "exchange", "state", "detail", "ts"},
     "balance": {"type", "account", "exchange", "asset", "total", "available", "locked", "ts"},
@@ -55,7 +57,12 @@ def check_line(line):
     for key in AMOUNTS & set(obj):
         assert isinstance(obj[key], str) and "E" not in obj[key] and "e" not in obj[key], obj
         Decimal(obj[key])  # exact decimal strings
-    assert obj["ts"].endswith("Z") and obj["exchange"] == "bitopro" and obj["account"] == "demo-bitopro"
+    # the demo runs one account per registered exchange, named after it
+    assert (
+        obj["ts"].endswith("Z")
+        and obj["exchange"] in EXCHANGES
+        and obj["account"] == f"demo-{obj['exchange']}"
+    )
     if obj["type"] == "order":
         assert obj["status"] in ORDER_STATUSES and obj["side"] in {"buy", "sell"} and "/" in obj["market"]
     if obj["type"] == "fill":
@@ -70,7 +77,8 @@ def test_headless_demo_prints_the_contract_and_exits_after_for():
     )
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 30
-    objects = [check_line(line) for line in done.stdout.splitlines()]
+    every = [check_line(line) for line in done.stdout.splitlines()]
+    objects = [o for o in every if o["exchange"] == "bitopro"]
     states = [o["state"] for o in objects if o["type"] == "status"]
     assert states[:3] == ["connecting", "syncing", "live"] and states[-1] == "offline"
     balances = {o["asset"]: o for o in objects if o["type"] == "balance"}
@@ -95,8 +103,11 @@ def test_headless_stops_cleanly_on_sigterm():
     finally:
         process.kill()
     assert process.returncode == 0, err
-    last = json.loads(rest.splitlines()[-1])
-    assert last["type"] == "status" and last["state"] == "offline"
+    last = {}
+    for obj in map(json.loads, rest.splitlines()):
+        last[obj["account"]] = obj
+    assert {o["account"] for o in last.values()} == {f"demo-{name}" for name in EXCHANGES}
+    assert all(o["type"] == "status" and o["state"] == "offline" for o in last.values())
 
 
 def test_configured_account_against_a_simulator_process(tmp_path):
