@@ -82,6 +82,7 @@ def test_bitstamp_tab_shows_the_simulators_balances_and_orders(qtbot, qloop):
         assert tab.balance_box.title() == f"Balances ({len(sim.truth.balances)}) · polled every 30 s"
         assert tab.orders_box.title() == f"Open orders ({len(sim.truth.open_orders)})"
         window.resize(1180, 760)
+        window.tabs.setCurrentWidget(tab)
         save_screenshot(window, "bitstamp-tab")
     finally:
         controller.stop()
