@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from decimal import Decimal
 
 from streams.exchanges import EXCHANGES
@@ -57,7 +58,6 @@ def check_line(line):
     for key in AMOUNTS & set(obj):
         assert isinstance(obj[key], str) and "E" not in obj[key] and "e" not in obj[key], obj
         Decimal(obj[key])  # exact decimal strings
-    # the demo runs one account per registered exchange, named after it
     assert (
         obj["ts"].endswith("Z")
         and obj["exchange"] in EXCHANGES
@@ -77,16 +77,20 @@ def test_headless_demo_prints_the_contract_and_exits_after_for():
     )
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 30
-    every = [check_line(line) for line in done.stdout.splitlines()]
-    objects = [o for o in every if o["exchange"] == "bitopro"]
-    states = [o["state"] for o in objects if o["type"] == "status"]
-    assert states[:3] == ["connecting", "syncing", "live"] and states[-1] == "offline"
+    objects = [check_line(line) for line in done.stdout.splitlines()]
+    states = defaultdict(list)
+    for o in objects:
+        if o["type"] == "status":
+            states[o["exchange"]].append(o["state"])
+    assert set(states) == set(EXCHANGES)  # every registered exchange joins the demo
+    for exchange, seen in states.items():
+        assert seen[:3] == ["connecting", "syncing", "live"] and seen[-1] == "offline", (exchange, seen)
     balances = {o["asset"]: o for o in objects if o["type"] == "balance"}
     assert {"BTC", "USDT", "TWD"} <= set(balances)
     for b in balances.values():
         assert Decimal(b["total"]) == Decimal(b["available"]) + Decimal(b["locked"])
-    types = {o["type"] for o in objects}
-    assert "order" in types  # the demo account has resting orders from the start
+    for exchange in EXCHANGES:  # the demo accounts have resting orders from the start
+        assert any(o["type"] == "order" and o["exchange"] == exchange for o in objects), exchange
     assert done.stderr == ""  # nothing but JSON on stdout, and nothing alarming on stderr
 
 
@@ -163,8 +167,10 @@ def test_configured_account_against_a_simulator_process(tmp_path):
 
 def test_verbose_logs_carry_no_secret():
     from streams.exchanges.bitopro.simulator import BitoProSimulator
+    from streams.exchanges.bitstamp.simulator import BitstampSimulator
 
     secrets = BitoProSimulator().credentials
+    stamp = BitstampSimulator().credentials
     done = subprocess.run(
         command("--headless", "--demo", "--for", "2", "-v"), capture_output=True, text=True, timeout=60
     )
@@ -173,3 +179,5 @@ def test_verbose_logs_carry_no_secret():
     for text in (done.stdout, done.stderr):
         assert secrets["api_key"] not in text and secrets["api_secret"] not in text
         assert "X-BITOPRO" not in text
+        assert stamp["api_key"] not in text and stamp["api_secret"] not in text
+        assert "X-Auth" not in text and '"auth"' not in text  # signed headers, subscribe frames (token)

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from streams.exchange import ExchangeSpec
-from streams.exchanges import bitopro, bitzoom
+from streams.exchanges import bitopro, bitstamp, bitzoom
 
-EXCHANGES: dict[str, ExchangeSpec] = {spec.name: spec for spec in (bitopro.SPEC, bitzoom.SPEC)}
+EXCHANGES: dict[str, ExchangeSpec] = {spec.name: spec for spec in (bitopro.SPEC, bitstamp.SPEC, bitzoom.SPEC)}

@@ -17,7 +17,7 @@ import aiohttp
 
 from streams.config import AccountConfig
 from streams.events import Event, FillEvent, MalformedFrame, RawPayload, Refresh
-from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, Snapshot, error_text
+from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, Snapshot, error_text, retry_after
 from streams.exchanges.bitzoom import parser, signer
 from streams.exchanges.bitzoom.parser import BALANCE, OPEN_ORDERS, TOKEN_EXPIRED, RestError
 from streams.exchanges.bitzoom.session import REST_URL, rest_url_for
@@ -87,7 +87,7 @@ class BitzoomRest:
         while True:
             query = {(k.lower() if self._lower_case else k): str(v) for k, v in (params or {}).items()}
             async with self._http.get(self._base + path, params=query, headers=self._headers) as response:
-                status, body = response.status, await response.text()
+                status, body, waited = response.status, await response.text(), retry_after(response.headers)
             error: RestError | None = None
             data: Any = None
             try:
@@ -107,7 +107,7 @@ class BitzoomRest:
                 log.info("%s: parameter error (%s); retrying with lower-case names", path, error or status)
                 self._lower_case = True
                 continue
-            raise ExchangeUnavailable(f"{path}: HTTP {status}: {error or error_text(body)}")
+            raise ExchangeUnavailable(f"{path}: HTTP {status}: {error or error_text(body)}", waited)
 
 
 def make_rest(account: AccountConfig, credentials: Credentials, http: aiohttp.ClientSession) -> BitzoomRest:
