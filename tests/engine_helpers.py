@@ -60,3 +60,11 @@ def fill_shapes(fills) -> Counter:
 
 def matches_truth(store: AccountStore, truth) -> bool:
     return store.balances == truth.balances and store.orders == truth.open_orders
+
+
+def fragments(secret: str, key: str, size: int = 6) -> set[str]:
+    """Pieces of the secret that are not also pieces of the key: websockets' DEBUG log shows only the
+    start and end of a frame, so a leak may be part of the secret."""
+    return {secret[i : i + size] for i in range(len(secret) - size + 1)} - {
+        key[i : i + size] for i in range(len(key) - size + 1)
+    }

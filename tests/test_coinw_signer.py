@@ -8,8 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streams.exchanges.coinw import signer
+from streams.exchanges.coinw.simulator import expected_sign
 
 VECTORS = [
     # (params, api_key, api_secret, string to sign, md5sum output)
@@ -66,3 +69,18 @@ def test_signed_query_is_command_then_sorted_params_then_sign():
         ("sign", VECTORS[0][4].upper()),
     ]
     assert all("demo-secret" not in value for _, value in query)
+
+
+names = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="&="), min_size=1
+)
+values = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="&"))
+
+
+@given(params=st.dictionaries(names, values, max_size=6), key=values, secret=values)
+def test_client_signer_and_simulator_check_agree(params, key, secret):
+    """Two implementations of the rule (the client's and the simulator's, written apart)."""
+    query = dict(signer.signed_query("returnOpenOrders", params, key, secret))
+    if "api_key" in params or "command" in params or "sign" in params:
+        return  # reserved names
+    assert expected_sign(query, secret) == query["sign"]
