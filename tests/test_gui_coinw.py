@@ -56,6 +56,7 @@ def test_coinw_tab_shows_balances_and_open_orders(qtbot, qloop):
         assert (shown.side, shown.filled) == (Side.SELL, Decimal("0.25"))
         qtbot.waitUntil(lambda: tab.fills_model.rowCount() == 1, timeout=15_000)
         w.resize(1180, 760)
+        w.tabs.setCurrentWidget(tab)
         save_screenshot(w, "demo-coinw")
     finally:
         controller.stop()
