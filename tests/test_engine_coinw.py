@@ -101,8 +101,10 @@ async def test_partial_fill_without_an_order_frame_is_reported_once_through_rest
     runner, recorder = run()
     await wait_for(lambda: recorder.state is State.LIVE, what="live")
     trades_calls = len(sim.calls.get("getUserTrades", []))
+    order_frames = sim.rendered["order"]
 
     partial = truth.fill_order(order.order_id, D("0.5"))
+    assert sim.rendered["order"] == order_frames and sim.rendered["assets"] > 0  # no order frame for it
     await wait_for(lambda: len(recorder.fills) == 1, what="the partial fill")
     [fill] = recorder.fills
     assert (fill.trade_id, fill.order_id, fill.amount, fill.price) == (

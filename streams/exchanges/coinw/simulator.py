@@ -160,6 +160,7 @@ class CoinWSimulator(ExchangeSimulator):
         self.subscriptions: Counter[str] = Counter()  # accepted `sub` frames per type
         self.calls: dict[str, list[float]] = {}  # REST command -> arrival times (loop clock)
         self.rate_limited = 0
+        self.rendered: Counter[str] = Counter()  # data frames made per channel (sent to each subscriber)
         self._windows: dict[str, deque[float]] = {}
 
     def make_truth(self, seed: int) -> SimulatedAccount:
@@ -241,6 +242,11 @@ class CoinWSimulator(ExchangeSimulator):
         client.send(_dumps({"biz": "exchange", "data": data, "channel": channel, "type": kind}))
 
     def render(self, change: Change) -> list[tuple[str, str]]:
+        frames = self._frames(change)
+        self.rendered.update(channel for channel, _ in frames)
+        return frames
+
+    def _frames(self, change: Change) -> list[tuple[str, str]]:
         if isinstance(change, Balance):
             if getattr(self.truth, "depositing", False):
                 return []  # deposits, withdrawals and transfers are not pushed
