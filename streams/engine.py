@@ -320,9 +320,13 @@ class AccountRunner:
             self._on_frame(plan, frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
 
     async def _ping(self, plan: StreamPlan, ws: ClientConnection) -> None:
+        """Send the plan's ping at its interval, but at least twice per silence window: the pong is
+        what keeps a quiet socket from going stale, so it must be asked for well within the window
+        (this also lets Timing.silence_s shrink the exchange's ping interval in tests)."""
         assert plan.ping_frame is not None
+        interval = min(plan.ping_interval_s, self._silence_s / 2)
         while True:
-            await asyncio.sleep(plan.ping_interval_s)
+            await asyncio.sleep(interval)
             await ws.send(plan.ping_frame)
 
     async def _keepalive(self, plan: StreamPlan) -> None:

@@ -13,7 +13,7 @@ from streams.engine import AccountRunner
 from streams.exchange import Credentials
 from streams.exchanges import EXCHANGES
 from streams.model import Side, State
-from tests.engine_helpers import FAST, Recorder, fill_shapes, matches_truth, wait_for
+from tests.engine_helpers import FAST, Recorder, converged_on_truth, fill_shapes, wait_for
 
 pytestmark = pytest.mark.parametrize("exchange", sorted(EXCHANGES))
 
@@ -41,7 +41,7 @@ async def runner(sim, exchange):
 
 async def converged(sim, runner, recorder, timeout: float = 20.0) -> None:
     await wait_for(lambda: recorder.state is State.LIVE, timeout, "live again")
-    await wait_for(lambda: matches_truth(runner.store, sim.truth), timeout, "the truth")
+    await wait_for(lambda: converged_on_truth(runner.store, sim.truth), timeout, "the truth")
     await wait_for(lambda: len(recorder.fills) >= len(sim.truth.fills), timeout, "every fill")
     assert fill_shapes(recorder.fills) == fill_shapes(sim.truth.fills)  # each exactly once
 

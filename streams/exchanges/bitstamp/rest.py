@@ -24,7 +24,7 @@ import aiohttp
 
 from streams.config import AccountConfig
 from streams.events import BalancesEvent, Event, FillEvent, Refresh
-from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, Snapshot
+from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, Snapshot, retry_after
 from streams.exchanges.bitstamp import parser, signer
 from streams.exchanges.bitstamp.token_store import WsToken
 from streams.model import Fill, now_ms
@@ -85,7 +85,7 @@ class BitstampHttp:
         ) as response:
             raw = await response.read()
             text = raw.decode("utf-8", "replace")
-            failure = _failure(path, response.status, text)
+            failure = _failure(path, response.status, text, retry_after(response.headers))
             if failure is not None:
                 raise failure
             claimed = response.headers.get("X-Server-Auth-Signature")
@@ -101,7 +101,9 @@ class BitstampHttp:
         async with self._http.get(self.base + path) as response:
             text = await response.text()
             if response.status != 200:
-                raise ExchangeUnavailable(f"{path}: HTTP {response.status}: {_words(text)}")
+                raise ExchangeUnavailable(
+                    f"{path}: HTTP {response.status}: {_words(text)}", retry_after(response.headers)
+                )
             return text
 
     async def websocket_token(self) -> WsToken:
@@ -115,7 +117,7 @@ class BitstampHttp:
         return parser.rest_trading_pairs(await self.get(TRADING_PAIRS))
 
 
-def _failure(path: str, status: int, text: str) -> Exception | None:
+def _failure(path: str, status: int, text: str, waited: float | None = None) -> Exception | None:
     """Bitstamp answers a refused signature with HTTP 403 and `{"status": "error", "reason": ...,
     "code": "API0005"}`; some endpoints answer errors with HTTP 200 and the same body."""
     error = parser.rest_error(text) if text.lstrip().startswith("{") else None
@@ -128,10 +130,10 @@ def _failure(path: str, status: int, text: str) -> Exception | None:
             return AuthFailed(f"HTTP {status}: {words}")
         if status in (401, 403):
             return AuthFailed(f"HTTP {status}: {words}")
-        return ExchangeUnavailable(f"{path}: HTTP {status}: {words}")
+        return ExchangeUnavailable(f"{path}: HTTP {status}: {words}", waited)
     if status in (401, 403):
         return AuthFailed(f"HTTP {status}: {_words(text)}")
-    return ExchangeUnavailable(f"{path}: HTTP {status}: {_words(text)}")
+    return ExchangeUnavailable(f"{path}: HTTP {status}: {_words(text)}", waited)
 
 
 def _words(text: str) -> str:
