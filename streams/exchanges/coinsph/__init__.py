@@ -1,0 +1,1 @@
+"""Coins.ph: one listenKey user data stream (balances, order events, fills) plus signed REST."""
