@@ -8,6 +8,8 @@ import sys
 import time
 from decimal import Decimal
 
+from streams.exchanges import EXCHANGES
+
 KEYS = {
     "status": {"type", "account", "exchange", "state", "detail", "ts"},
     "balance": {"type", "account", "exchange", "asset", "total", "available", "locked", "ts"},
@@ -55,7 +57,11 @@ def check_line(line):
     for key in AMOUNTS & set(obj):
         assert isinstance(obj[key], str) and "E" not in obj[key] and "e" not in obj[key], obj
         Decimal(obj[key])  # exact decimal strings
-    assert obj["ts"].endswith("Z") and obj["exchange"] == "bitopro" and obj["account"] == "demo-bitopro"
+    assert (
+        obj["ts"].endswith("Z")
+        and obj["exchange"] in EXCHANGES
+        and obj["account"] == f"demo-{obj['exchange']}"
+    )
     if obj["type"] == "order":
         assert obj["status"] in ORDER_STATUSES and obj["side"] in {"buy", "sell"} and "/" in obj["market"]
     if obj["type"] == "fill":
@@ -71,9 +77,10 @@ def test_headless_demo_prints_the_contract_and_exits_after_for():
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 30
     objects = [check_line(line) for line in done.stdout.splitlines()]
-    states = [o["state"] for o in objects if o["type"] == "status"]
-    assert states[:3] == ["connecting", "syncing", "live"] and states[-1] == "offline"
-    balances = {o["asset"]: o for o in objects if o["type"] == "balance"}
+    for name in EXCHANGES:  # one demo account per exchange, each with its own life cycle
+        states = [o["state"] for o in objects if o["type"] == "status" and o["exchange"] == name]
+        assert states[:3] == ["connecting", "syncing", "live"] and states[-1] == "offline", name
+    balances = {o["asset"]: o for o in objects if o["type"] == "balance" and o["exchange"] == "bitopro"}
     assert {"BTC", "USDT", "TWD"} <= set(balances)
     for b in balances.values():
         assert Decimal(b["total"]) == Decimal(b["available"]) + Decimal(b["locked"])
@@ -95,8 +102,10 @@ def test_headless_stops_cleanly_on_sigterm():
     finally:
         process.kill()
     assert process.returncode == 0, err
-    last = json.loads(rest.splitlines()[-1])
-    assert last["type"] == "status" and last["state"] == "offline"
+    last = {}  # each demo account's last line
+    for obj in map(json.loads, rest.splitlines()):
+        last[obj["account"]] = (obj["type"], obj.get("state"))
+    assert last == {f"demo-{name}": ("status", "offline") for name in EXCHANGES}
 
 
 def test_configured_account_against_a_simulator_process(tmp_path):

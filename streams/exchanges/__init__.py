@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from streams.exchange import ExchangeSpec
-from streams.exchanges import bitopro
+from streams.exchanges import bitopro, coinsph
 
-EXCHANGES: dict[str, ExchangeSpec] = {spec.name: spec for spec in (bitopro.SPEC,)}
+EXCHANGES: dict[str, ExchangeSpec] = {spec.name: spec for spec in (bitopro.SPEC, coinsph.SPEC)}
