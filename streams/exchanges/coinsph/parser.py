@@ -386,9 +386,12 @@ def _list(value: object) -> list[Any]:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: json.loads(parse_float=) builds one per call
+
+
 def _load(text: str) -> Any:
     try:
-        return json.loads(text, parse_float=Decimal)
+        return _DECODER.decode(text)
     except ValueError as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
 
