@@ -63,6 +63,7 @@ def test_coinsph_tab_shows_balances_and_open_orders(qtbot, qloop):
         qtbot.waitUntil(lambda: shows(sim.truth.open_orders), timeout=10_000)
         assert tab.header.stale_badge.isHidden()
         w.resize(1180, 760)
+        w.tabs.setCurrentWidget(tab)
         save_screenshot(w, "coinsph-tab")
     finally:
         controller.stop()

@@ -223,6 +223,19 @@ def test_missing_optional_fields_and_type_drift():
     assert order.created_ms == order.updated_ms == 1499405658658
 
 
+def test_padding_zeros_are_dropped_exactly():
+    frame = json.dumps(
+        {"e": "outboundAccountPosition", "E": 5, "B": [
+            {"a": "BTC", "f": "3400.00000000", "l": "0.00000000"},
+            {"a": "PHP", "f": "12345678901234567890.123456789000", "l": "-0.000"},
+            {"a": "ETH", "f": "100", "l": "1.50"},
+        ]}
+    )  # fmt: skip
+    btc, php, eth = parser.parse(frame, SYMBOLS)[0].balances
+    assert [str(b.available) for b in (btc, php, eth)] == ["3400", "12345678901234567890.123456789", "100"]
+    assert [str(b.locked) for b in (btc, php, eth)] == ["0", "0", "1.5"]
+
+
 def test_json_numbers_are_exact_decimals_never_floats():
     frame = '{"e":"outboundAccountPosition","E":5,"B":[{"a":"BTC","f":0.1,"l":1e-8}]}'
     [event] = parser.parse(frame, SYMBOLS)

@@ -58,6 +58,7 @@ _STATUS = {
 }
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 _NO_TRADE = -1
+_ZERO = Decimal(0)
 T = TypeVar("T")
 # What a missing or mistyped field raises while a frame or REST item is read: all mean MalformedFrame.
 _BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
@@ -403,13 +404,19 @@ def _str(value: object) -> str:
 
 
 def _dec(value: object) -> Decimal:
-    """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal)."""
-    if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
+    """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal).
+
+    Coins.ph pads every amount to a fixed number of decimals ("3400.00000000"); the padding is dropped
+    (the value is unchanged, no context rounding is involved) so amounts read as on other exchanges."""
+    if type(value) is str:
+        if "." in value and "e" not in value and "E" not in value:
+            value = value.rstrip("0").rstrip(".") or "0"
+    elif not (isinstance(value, int | Decimal) and not isinstance(value, bool)):
         raise ValueError(f"not a decimal: {value!r}")
     result = Decimal(value)
     if not result.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
-    return result
+    return result if result else _ZERO  # "-0.000" too
 
 
 def _int(value: object) -> int:
