@@ -27,7 +27,7 @@ from typing import Protocol
 from streams.alerts import Alert, AlertPolicy, Muted
 from streams.engine import Update
 from streams.ledger import FillLedger, Outcome
-from streams.model import Fill, State, Status, now_ms
+from streams.model import State, Status, now_ms
 from streams.store import Changes
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,8 @@ class DesktopSender:
 
 class FillNotifier:
     """One per app. `name_of(account)` is the account's display name ('BitoPro main'); `on_activate`
-    gets the account id when the user clicks a notification; `on_recorded` gets each batch of new fills
-    (the Fills tab refreshes); `on_service` gets None or the reason notifications cannot be shown."""
+    gets the account id when the user clicks a notification; `on_ledger_changed()` runs after fills
+    were recorded or their outcome changed (the Fills tab refreshes); `on_service` gets None or the reason notifications cannot be shown."""
 
     def __init__(
         self,
@@ -110,7 +110,7 @@ class FillNotifier:
         sender: Sender | None,
         *,
         on_activate: Callable[[str], None] | None = None,
-        on_recorded: Callable[[str, list[Fill]], None] | None = None,
+        on_ledger_changed: Callable[[], None] | None = None,
         on_service: Callable[[str | None], None] | None = None,
         clock: Callable[[], int] = now_ms,
     ) -> None:
@@ -118,7 +118,7 @@ class FillNotifier:
         self.policy = policy
         self.sender = sender
         self.on_activate = on_activate
-        self.on_recorded = on_recorded
+        self.on_ledger_changed = on_ledger_changed
         self.on_service = on_service
         self.service_problem: str | None = None
         self.sent: list[Alert] = []  # what reached the service, in order (for tests and the benchmark)
@@ -145,7 +145,7 @@ class FillNotifier:
         assert isinstance(update, Changes)
         now = self._clock()
         self.policy.orders(account, update.orders.values())
-        new = []
+        new = False
         for fill in update.fills:
             if not self.ledger.record(account, fill, match_across=self._match_across.get(account, False)):
                 continue
@@ -153,16 +153,17 @@ class FillNotifier:
                 self._first_sync[account] = self.ledger.note_first_sync(account, now)
             historical = fill.time_ms < self._first_sync[account] - CLOCK_SLACK_MS
             self.policy.add(account, fill, now, historical=historical)
-            new.append(fill)
+            new = True
         self._pump()
-        if new and self.on_recorded is not None:
-            self.on_recorded(account, new)
+        if new:
+            self._ledger_changed()
 
     def _pump(self) -> None:
         """Act on what the policy has decided and set the timer for its next deadline."""
         for decision in self.policy.due(self._clock()):
             if isinstance(decision, Muted):
                 self.ledger.set_outcome(decision.account, decision.trade_ids, decision.outcome)
+                self._ledger_changed()
             else:
                 self._queue.put_nowait(decision)
                 self._ensure_worker()
@@ -194,6 +195,7 @@ class FillNotifier:
                 delivered = False
             outcome = alert.outcome if delivered else Outcome.UNDELIVERED
             self.ledger.set_outcome(alert.account, alert.trade_ids, outcome)
+            self._ledger_changed()
             self._queue.task_done()
 
     async def _deliver(self, alert: Alert) -> bool:
@@ -224,6 +226,10 @@ class FillNotifier:
             log.warning("%s (%s)", NO_SERVICE, problem)
         if self.on_service is not None:
             self.on_service(None if problem is None else NO_SERVICE)
+
+    def _ledger_changed(self) -> None:
+        if self.on_ledger_changed is not None:
+            self.on_ledger_changed()
 
     def _clicked(self, account: str) -> None:
         if self.on_activate is not None:
