@@ -101,7 +101,8 @@ class DesktopSender:
 class FillNotifier:
     """One per app. `name_of(account)` is the account's display name ('BitoPro main'); `on_activate`
     gets the account id when the user clicks a notification; `on_ledger_changed()` runs after fills
-    were recorded or their outcome changed (the Fills tab refreshes); `on_service` gets None or the reason notifications cannot be shown."""
+    were recorded or their outcome changed (the Fills tab refreshes); `on_service` gets None or the
+    reason notifications cannot be shown."""
 
     def __init__(
         self,
@@ -127,6 +128,7 @@ class FillNotifier:
         self._match_across: dict[str, bool] = {}
         self._queue: asyncio.Queue[Alert] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._probed_at: float | None = None
 
@@ -186,19 +188,19 @@ class FillNotifier:
             self._worker = asyncio.get_running_loop().create_task(self._deliver_all(), name="fill-notifier")
 
     async def _deliver_all(self) -> None:
+        """Take alerts in order. The service is probed here (one at a time); each Notify call then
+        runs as its own task, so a daemon slow to reply (dunst redraws its stack) delays nothing
+        behind it. The calls still leave in order: each writes its message before its first await."""
         while True:
             alert = await self._queue.get()
-            try:
-                delivered = await self._deliver(alert)
-            except Exception:  # a bug must not stop later alerts: say it, record the fill as undelivered
-                log.exception("sending a notification failed")
-                delivered = False
-            outcome = alert.outcome if delivered else Outcome.UNDELIVERED
-            self.ledger.set_outcome(alert.account, alert.trade_ids, outcome)
-            self._ledger_changed()
-            self._queue.task_done()
+            if await self._service_ready():
+                task = asyncio.get_running_loop().create_task(self._send(alert))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+            else:
+                self._finish(alert, delivered=False)
 
-    async def _deliver(self, alert: Alert) -> bool:
+    async def _service_ready(self) -> bool:
         if self.sender is None:
             return False
         loop = asyncio.get_running_loop()
@@ -206,15 +208,31 @@ class FillNotifier:
             self.service_problem is not None and loop.time() - self._probed_at >= REPROBE_S
         ):
             self._probed_at = loop.time()
-            problem = await self.sender.probe()
-            self._set_problem(problem)
-        if self.service_problem is not None:
-            return False
-        if await self.sender.send(alert, lambda account=alert.account: self._clicked(account)):
+            await asyncio.gather(*self._sending, return_exceptions=True)
+            self._set_problem(await self.sender.probe())
+        return self.service_problem is None
+
+    async def _send(self, alert: Alert) -> None:
+        assert self.sender is not None
+        delivered = False
+        try:
+            delivered = await self.sender.send(alert, lambda account=alert.account: self._clicked(account))
+        except Exception:  # a bug must not stop later alerts: say it, record the fill as undelivered
+            log.exception("sending a notification failed")
+        else:
+            if not delivered:
+                self._set_problem("the notification service did not take the notification")
+        finally:
+            self._finish(alert, delivered)
+
+    def _finish(self, alert: Alert, delivered: bool) -> None:
+        if delivered:
             self.sent.append(alert)
-            return True
-        self._set_problem("the notification service did not take the notification")
-        return False
+        self.ledger.set_outcome(
+            alert.account, alert.trade_ids, alert.outcome if delivered else Outcome.UNDELIVERED
+        )
+        self._ledger_changed()
+        self._queue.task_done()
 
     def _set_problem(self, problem: str | None) -> None:
         if problem == self.service_problem or (problem and self.service_problem):
@@ -242,8 +260,10 @@ class FillNotifier:
     async def aclose(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        for task in [*self._sending, *([self._worker] if self._worker else [])]:
+            task.cancel()
+        await asyncio.gather(*self._sending, return_exceptions=True)
         if self._worker is not None:
-            self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         if self.sender is not None:
