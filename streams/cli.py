@@ -1,6 +1,6 @@
 """The `account-monitor` command line: a stable contract that users script against (see README).
 
-    account-monitor [--demo] [--config PATH]                      the window
+    account-monitor [--demo] [--config PATH] [-v|-vv]             the window
     account-monitor --headless [--demo] [--config PATH] [--for S]  JSON Lines on stdout
     account-monitor accounts add ID --exchange EX [--label L] | list [--json] | remove ID
     account-monitor simulate EX [--host H] [--port N]
@@ -21,7 +21,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from streams import credentials
+from streams import credentials, redaction
 from streams.app import AccountEntry, EntriesFactory, configured_accounts, demo_accounts
 from streams.config import (
     KNOWN_EXCHANGES,
@@ -53,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--for", dest="duration", type=float, metavar="SECONDS", help="headless: stop after SECONDS"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log connection events to stderr")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log connection events to stderr; -vv: also protocol debug logs (secrets are masked)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="{accounts,simulate}")
 
     accounts = commands.add_parser("accounts", help="add, list or remove accounts").add_subparsers(
@@ -80,14 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = logging.INFO if args.verbose else logging.WARNING
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # websockets logs handshake headers (API keys, signatures) at DEBUG: never let those through.
-    logging.getLogger("websockets").setLevel(max(level, logging.INFO))
+    redaction.install()  # every logger, every handler, and crash tracebacks: see streams/redaction.py
+    # websockets logs every header and frame at DEBUG: only with -vv (and then redacted).
+    logging.getLogger("websockets").setLevel(max(level, logging.INFO) if args.verbose < 2 else level)
     config_path: Path = args.config or default_config_path()
     try:
         if args.command == "accounts":
@@ -102,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui(entries)
     except (ConfigError, UsageError, credentials.CredentialsError) as exc:
-        print(f"account-monitor: {exc}", file=sys.stderr)
+        print(f"account-monitor: {redaction.redact(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 0
