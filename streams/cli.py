@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help=f"accounts file (default: {default_config_path()})")
     parser.add_argument("--headless", action="store_true", help="no window: JSON Lines on stdout")
     parser.add_argument(
+        credentials.INSECURE_FLAG,
+        action="store_true",
+        help="keep secrets in a keyring backend that is NOT secure (e.g. a plain file); not recommended",
+    )
+    parser.add_argument(
         "--for", dest="duration", type=float, metavar="SECONDS", help="headless: stop after SECONDS"
     )
     parser.add_argument(
@@ -95,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     redaction.install()  # every logger, every handler, and crash tracebacks: see streams/redaction.py
     # websockets logs every header and frame at DEBUG: only with -vv (and then redacted).
     logging.getLogger("websockets").setLevel(max(level, logging.INFO) if args.verbose < 2 else level)
+    credentials.allow_insecure_keyring(args.allow_insecure_keyring)
     config_path: Path = args.config or default_config_path()
     try:
         if args.command == "accounts":
@@ -229,6 +235,8 @@ def _list(accounts: list[AccountConfig], *, as_json: bool) -> None:
         try:
             credentials.load_credentials(account.id, SECRET_FIELDS[account.exchange])
             keys = "stored"
+        except (credentials.InsecureKeyring, credentials.KeyringLocked):
+            raise  # not about this account: the whole keyring is unusable; say so once
         except credentials.CredentialsError:
             keys = "missing"
         if as_json:
