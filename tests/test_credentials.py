@@ -93,6 +93,7 @@ def test_accounts_add_list_remove(tmp_path):
             "exchange": "bitopro",
             "label": "Main",
             "keys": "stored",
+            "enabled": True,
         }
         for output in (added.stdout, added.stderr, listed.stdout, listed.stderr, text):
             assert all(secret not in output for secret in SECRETS.values() if secret != "me@example.com")
@@ -123,7 +124,7 @@ def test_accounts_add_with_missing_secret_saves_nothing(tmp_path):
         stdin=json.dumps({"api_key": "k", "api_secret": "  "}),
     )
     assert done.returncode == 2
-    assert "missing or empty: api_secret, email" in done.stderr
+    assert "api_secret is missing or empty; email is missing or empty" in done.stderr
     assert not config.exists() and secret_tool_lookup("cli-2") == ""
 
 
