@@ -2,7 +2,7 @@
 
     account-monitor [--demo] [--config PATH] [-v|-vv]             the window
     account-monitor --headless [--demo] [--config PATH] [--for S]  JSON Lines on stdout
-    account-monitor accounts add ID --exchange EX [--label L] | list [--json] | remove ID | enable ID
+    account-monitor accounts add ID --exchange EX [--label L] | list [--json] [--check] | remove ID | enable ID
                              | disable ID
     account-monitor simulate EX [--host H] [--port N]
 
@@ -32,6 +32,7 @@ from streams.config import (
     default_config_path,
     load_config,
 )
+from streams.exchange import Credentials
 
 EXIT_BAD_INPUT = 2
 
@@ -79,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--markets", nargs="*", default=[], metavar="BASE/QUOTE")
     listing = actions.add_parser("list", help="list accounts (never prints a secret)")
     listing.add_argument("--json", action="store_true", help="one JSON object per account")
+    listing.add_argument(
+        "--check",
+        action="store_true",
+        help="also connect each enabled account and show the exchange's answer and the key's rights",
+    )
     remove = actions.add_parser("remove", help="remove an account and its keyring entry")
     remove.add_argument("id")
     for action, what in (
@@ -190,7 +196,7 @@ def _accounts(args: argparse.Namespace, path: Path) -> int:
     if args.action == "add":
         _add(args, path)
     elif args.action == "list":
-        _list(load_config(path), as_json=args.json)
+        _list(load_config(path), as_json=args.json, check=args.check)
     elif args.action == "remove":
         accounts.remove_account(path, args.id)
         print(f"removed {args.id}")
@@ -230,21 +236,56 @@ def _read_secrets(fields: tuple[str, ...]) -> dict[str, object]:
     return values
 
 
-def _list(configured: list[AccountConfig], *, as_json: bool) -> None:
+def _list(configured: list[AccountConfig], *, as_json: bool, check: bool = False) -> None:
     for account in configured:
+        found: Credentials | None = None
         try:
-            credentials.load_credentials(account.id, SECRET_FIELDS[account.exchange])
+            found = credentials.load_credentials(account.id, SECRET_FIELDS[account.exchange])
             keys = "stored"
         except (credentials.InsecureKeyring, credentials.KeyringLocked):
             raise  # not about this account: the whole keyring is unusable; say so once
         except credentials.CredentialsError:
             keys = "missing"
-        if as_json:
-            row = {"id": account.id, "exchange": account.exchange, "label": account.label, "keys": keys}
-            print(json.dumps({**row, "enabled": account.enabled}))
-        else:
-            state = "" if account.enabled else "\tdisabled"
-            print(f"{account.id}\t{account.exchange}\t{account.label or '-'}\tkeys {keys}{state}")
+        row: dict[str, object] = {
+            "id": account.id,
+            "exchange": account.exchange,
+            "label": account.label,
+            "keys": keys,
+            "enabled": account.enabled,
+        }
+        fields = [account.id, account.exchange, account.label or "-", f"keys {keys}"]
+        if not account.enabled:
+            fields.append("disabled")
+        if check:
+            row["check"] = _check(account, found)
+            result = row["check"]
+            assert isinstance(result, dict)
+            fields.append(f"{'ok' if result['ok'] else 'failed'}: {result['answer']}")
+            if result.get("rights_text"):
+                fields.append(str(result["rights_text"]))
+            if result.get("warning"):
+                fields.append(f"WARNING: {result['warning']}")
+        print(json.dumps(row) if as_json else "\t".join(fields))
+
+
+def _check(account: AccountConfig, found: Credentials | None) -> dict[str, object]:
+    """`accounts list --check`: the probe's result as JSON-ready values."""
+    from streams.exchanges import EXCHANGES
+    from streams.probe import probe_account, rights_text
+
+    spec = EXCHANGES.get(account.exchange)
+    if spec is None or found is None or not account.enabled:
+        why = "not supported yet" if spec is None else "no keys" if found is None else "disabled"
+        return {"ok": False, "answer": f"not checked: {why}", "rights": None}
+    result = asyncio.run(probe_account(account, spec, found))
+    rights = result.rights
+    return {
+        "ok": result.ok,
+        "answer": result.answer,
+        "rights": rights.as_json() if rights else None,
+        "rights_text": rights_text(spec.title, result),
+        "warning": rights.warning() if rights else None,
+    }
 
 
 if __name__ == "__main__":

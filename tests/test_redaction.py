@@ -12,12 +12,9 @@ import asyncio
 import base64
 import json
 import logging
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -30,6 +27,7 @@ from streams.exchanges import EXCHANGES
 from streams.model import State
 from streams.redaction import MASK, Redactor
 from tests.engine_helpers import FAST, Recorder, wait_for
+from tests.process_helpers import Lines, SimulatorThread
 
 EXCHANGE_NAMES = sorted(EXCHANGES)
 
@@ -166,62 +164,10 @@ async def test_login_refusal_and_reconnect_log_no_secret(name, caplog):
 # ---------------------------------------------------------------------------- every exchange, as a process
 
 
-class SimulatorThread:
-    """A simulator on its own loop in a thread, so a test can inject faults while a child process
-    (the real `account-monitor`) talks to it."""
-
-    def __init__(self, spec) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.sim = spec.make_simulator(seed=9)
-        self.call(self.sim.start())
-
-    def call(self, coro, timeout: float = 30.0):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.call(self.sim.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 def cli(*args, stdin=""):
     return subprocess.run(
         [sys.executable, "-m", "streams.cli", *args], input=stdin, capture_output=True, text=True, timeout=60
     )
-
-
-class Lines:
-    """A child's stdout read line by line on a thread, so the test can wait for a line with a timeout."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for line in stream:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def wait_for(self, predicate, start: int = 0, timeout: float = 30.0) -> int:
-        """The index of the first line from `start` on whose JSON object satisfies `predicate`."""
-        deadline = time.monotonic() + timeout
-        index = start
-        while True:
-            while index < len(self.lines):
-                if predicate(json.loads(self.lines[index])):
-                    return index
-                index += 1
-            try:
-                line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None or time.monotonic() > deadline:
-                raise AssertionError(f"no such line within {timeout} s; got {self.lines[-5:]}")
-            self.lines.append(line)
 
 
 @pytest.mark.parametrize("name", EXCHANGE_NAMES)
