@@ -118,13 +118,14 @@ def main(argv: list[str] | None = None) -> int:
             return _accounts(args, config_path)
         if args.command == "simulate":
             return _simulate(args.exchange, args.host, args.port)
-        entries = _entries_factory(args.demo, config_path)
         if args.headless:
-            return _headless(entries, args.duration)
+            return _headless(_entries_factory(args.demo, config_path), args.duration)
         _require_display()
+        # The window may start with no account: it opens the accounts dialog then.
+        entries = _entries_factory(args.demo, config_path, allow_empty=True)
         from gui.app import run_gui  # Qt is loaded only for the window
 
-        return run_gui(entries)
+        return run_gui(entries, config_path=None if args.demo else config_path)
     except (ConfigError, UsageError, credentials.CredentialsError, accounts.AccountInputError) as exc:
         print(f"account-monitor: {redaction.redact(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -132,15 +133,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _entries_factory(demo: bool, config_path: Path) -> EntriesFactory:
+def _entries_factory(demo: bool, config_path: Path, *, allow_empty: bool = False) -> EntriesFactory:
     if demo:
         return demo_accounts
     entries = configured_accounts(config_path)  # config errors surface now, before any window opens
-    if not entries and load_config(config_path):
-        raise UsageError(
-            f"every account in {config_path} is disabled; 'account-monitor accounts enable ID' runs one again"
-        )
-    if not entries:
+    if not entries and not allow_empty:
+        if load_config(config_path):
+            raise UsageError(
+                f"every account in {config_path} is disabled; 'account-monitor accounts enable ID' runs one again"
+            )
         raise UsageError(
             f"no accounts in {config_path}; add one with 'account-monitor accounts add ID --exchange EX', "
             "or try 'account-monitor --demo'"
