@@ -177,3 +177,37 @@ def store_credentials(account_id: str, values: dict[str, str]) -> None:
 def delete_credentials(account_id: str) -> None:
     with _keyring_errors(account_id, "changed"), contextlib.suppress(keyring.errors.PasswordDeleteError):
         secure_backend().delete_password(SERVICE, account_id)
+
+
+# ---------------------------------------------------------------------- short-lived tokens
+
+TOKEN_SERVICE = "account-monitor-token"
+
+
+def store_token(account_id: str, kind: str, token: str, expires_ms: int) -> None:
+    """Keep a token an exchange issued (Bitstamp's WebSocket token, a listenKey) in the keyring with its
+    expiry, like the account's secrets: never in a file. It is registered with the redactor too."""
+    register_secret(token)
+    raw = json.dumps({"token": token, "expires_ms": expires_ms})
+    with _keyring_errors(account_id, "written"):
+        secure_backend().set_password(TOKEN_SERVICE, f"{account_id}/{kind}", raw)
+
+
+def load_token(account_id: str, kind: str, now_ms: int) -> str | None:
+    """The stored token while it is valid at `now_ms`; None when there is none or it expired."""
+    with _keyring_errors(account_id, "read"):
+        raw = secure_backend().get_password(TOKEN_SERVICE, f"{account_id}/{kind}")
+    try:
+        entry = json.loads(raw) if raw else None
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
+        return None
+    register_secret(entry["token"])
+    expires = entry.get("expires_ms")
+    return entry["token"] if isinstance(expires, int) and now_ms < expires else None
+
+
+def delete_token(account_id: str, kind: str) -> None:
+    with _keyring_errors(account_id, "changed"), contextlib.suppress(keyring.errors.PasswordDeleteError):
+        secure_backend().delete_password(TOKEN_SERVICE, f"{account_id}/{kind}")

@@ -12,9 +12,12 @@ from streams.credentials import (
     SERVICE,
     CredentialsError,
     delete_credentials,
+    delete_token,
     load_credentials,
+    load_token,
     secure_backend,
     store_credentials,
+    store_token,
 )
 
 SECRETS = {"api_key": "AK-recognisable-1234", "api_secret": "SK-recognisable-5678", "email": "me@example.com"}
@@ -135,3 +138,23 @@ def test_headless_with_a_missing_keyring_entry_exits_2_naming_the_account(tmp_pa
     assert done.returncode == 2
     assert done.stdout == ""
     assert "account 'nokeys': no keys in the keyring; run 'account-monitor accounts add nokeys" in done.stderr
+
+
+def test_tokens_live_in_the_keyring_with_their_expiry():
+    token = "bitstamp-ws-token-abcdef123456"
+    store_token("tok-1", "ws", token, expires_ms=2_000)
+    try:
+        stored = json.loads(
+            subprocess.run(
+                ["secret-tool", "lookup", "service", "account-monitor-token", "username", "tok-1/ws"],
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        assert stored == {"token": token, "expires_ms": 2_000}
+        assert load_token("tok-1", "ws", now_ms=1_999) == token
+        assert load_token("tok-1", "ws", now_ms=2_000) is None  # expired
+        assert load_token("tok-1", "other", now_ms=0) is None
+    finally:
+        delete_token("tok-1", "ws")
+    assert load_token("tok-1", "ws", now_ms=0) is None
