@@ -189,3 +189,4 @@ class ExchangeSpec:
     resync_s: float | None = 300.0  # re-read the REST snapshot this often while live
     balances_polled_s: float | None = None  # set where balances come only from REST polling
     match_fills_across_sources: bool = False  # stream and REST give one fill different ids
+    token_kinds: tuple[str, ...] = ()  # short-lived tokens it keeps in the keyring (removed with the account)
