@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from operator import attrgetter
@@ -45,6 +46,7 @@ from streams.exchange import (
     error_text,
 )
 from streams.model import State, Status, now_ms
+from streams.redaction import redact
 from streams.store import AccountStore, Changes
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class Timing:
     ws_ping_interval_s: float | None = None
     refresh_delay_s: float = 0.5  # Refresh requests within this window share one REST round
     refresh_retry_s: float = 5.0  # a failed Refresh is retried after this long
+    clock_check_s: float = 2.0  # how often the wall clock is compared with the monotonic one
+    clock_jump_s: float = 10.0  # a larger disagreement means the machine slept (or the clock was set)
 
 
 class _Stale(Exception):
@@ -125,9 +129,16 @@ class AccountRunner:
         self._watchers: set[asyncio.Event] = set()  # set when orders or balances changed (subscribe_more)
         self._refresh_wanted: Refresh | None = None
         self._refresh_due = asyncio.Event()
+        self.wall_clock: Callable[[], float] = time.time  # replaced only by tests, to jump
         self._silence_s = self.timing.silence_s or spec.silence_s
         ping = self.timing.ws_ping_interval_s or spec.ws_ping_interval_s
         self._ws_ping_s = None if spec.ws_ping_interval_s is None else ping
+
+    def replace_credentials(self, credentials: Credentials) -> None:
+        """New secrets (a token the user pasted after an auth error) for the next `run()`. The store,
+        the fills seen and the first live moment are kept, so that run diffs against what is shown
+        and recovers the fills missed meanwhile (marked late) instead of starting from nothing."""
+        self._credentials = credentials
 
     # ------------------------------------------------------------------ life cycle
 
@@ -185,7 +196,7 @@ class AccountRunner:
             self._set(State.RECONNECTING, str(failure) or "reconnecting")
             log.info("%s: reconnecting at once: %s", self.account.id, failure)
             return
-        delay = next(delays)
+        delay = max(next(delays), getattr(failure, "retry_after_s", None) or 0.0)
         if isinstance(failure, AuthFailed):
             self._set(State.AUTH_ERROR, f"{failure.text} (retrying in {delay:.0f} s)")
             log.warning("%s: authentication refused: %s", self.account.id, failure.text)
@@ -215,6 +226,7 @@ class AccountRunner:
             await _first_failure([sync, *link.tasks], until_done=sync)
             self._set(State.LIVE, "streaming")
             extras.append(asyncio.create_task(self._refresh_when_asked(rest)))
+            extras.append(asyncio.create_task(self._watch_clock()))
             resync_s = self.timing.resync_s or self.spec.resync_s
             if resync_s:
                 extras.append(asyncio.create_task(self._resync_every(rest, resync_s)))
@@ -285,7 +297,7 @@ class AccountRunner:
                 user_agent_header="account-monitor",
             )
         except InvalidStatus as exc:
-            raise _classify_refusal(exc) from None
+            raise _classify_refusal(exc, plan.refused) from None
         try:
             if plan.handshake is not None:
                 async with asyncio.timeout(self.timing.open_timeout_s):
@@ -320,9 +332,13 @@ class AccountRunner:
                 turn_ends = loop.time() + _TURN_S
 
     async def _ping(self, plan: StreamPlan, ws: ClientConnection) -> None:
+        """Send the plan's ping at its interval, but at least twice per silence window: the pong is
+        what keeps a quiet socket from going stale, so it must be asked for well within the window
+        (this also lets Timing.silence_s shrink the exchange's ping interval in tests)."""
         assert plan.ping_frame is not None
+        interval = min(plan.ping_interval_s, self._silence_s / 2)
         while True:
-            await asyncio.sleep(plan.ping_interval_s)
+            await asyncio.sleep(interval)
             await ws.send(plan.ping_frame)
 
     async def _keepalive(self, plan: StreamPlan) -> None:
@@ -366,9 +382,22 @@ class AccountRunner:
             except (ExchangeUnavailable, MalformedFrame, TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("%s: refresh failed, retrying: %s", self.account.id, _describe(exc))
                 self._ask_refresh(request)
-                await asyncio.sleep(self.timing.refresh_retry_s)
+                await asyncio.sleep(max(self.timing.refresh_retry_s, getattr(exc, "retry_after_s", 0) or 0))
                 continue
             self._apply_all(events)
+
+    async def _watch_clock(self) -> None:
+        """After a suspend the monotonic clock has not moved while the wall clock has: the sockets
+        are probably dead and the state is old. Switch to fresh connections and resync at once,
+        instead of waiting for a keepalive to time out."""
+        loop = asyncio.get_running_loop()
+        wall, mono = self.wall_clock(), loop.time()
+        while True:
+            await asyncio.sleep(self.timing.clock_check_s)
+            jump = (self.wall_clock() - wall) - (loop.time() - mono)
+            wall, mono = self.wall_clock(), loop.time()
+            if abs(jump) > self.timing.clock_jump_s:
+                raise ReconnectNow(f"the clock jumped {jump:+.0f} s (sleep or resume?)")
 
     def _ask_refresh(self, request: Refresh) -> None:
         self._refresh_wanted = request if self._refresh_wanted is None else self._refresh_wanted | request
@@ -471,6 +500,7 @@ class AccountRunner:
                 watcher.set()
 
     def _set(self, state: State, detail: str) -> None:
+        detail = redact(detail)  # an exchange may echo a key or token back in its error text
         if self.status.state is state and self.status.detail == detail:
             return
         since = self.status.since_ms if self.status.state is state else now_ms()
@@ -495,10 +525,17 @@ async def _first_failure(
             raise _ConnectionLost(f"stream {next(iter(done)).get_name()} ended")
 
 
-def _classify_refusal(exc: InvalidStatus) -> Exception:
-    """A refused websocket upgrade: 4xx (but 429) means the credentials or the clock; else transient."""
+def _classify_refusal(
+    exc: InvalidStatus, refused: Callable[[int, str], Exception | None] | None = None
+) -> Exception:
+    """A refused websocket upgrade: the plan's own reading if it has one; else 4xx (but 429) means the
+    credentials or the clock, anything else is transient."""
     status = exc.response.status_code
-    text = f"HTTP {status}: {error_text(exc.response.body)}"
+    reason = error_text(exc.response.body)
+    mine = refused(status, reason) if refused is not None else None
+    if mine is not None:
+        return mine
+    text = f"HTTP {status}: {reason}"
     if 400 <= status < 500 and status != 429:
         return AuthFailed(text)
     return ExchangeUnavailable(text)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from streams.events import BalancesEvent, Event, OrdersEvent, Refresh
 from streams.model import Fill
+from streams.redaction import register_secret
 
 if TYPE_CHECKING:
     import aiohttp
@@ -37,7 +38,33 @@ class AuthFailed(Exception):
 
 
 class ExchangeUnavailable(Exception):
-    """A transient failure on the exchange's side (HTTP 5xx, 429, refused socket, timeout)."""
+    """A transient failure on the exchange's side (HTTP 5xx, 429, refused socket, timeout).
+    `retry_after_s` is the exchange's own Retry-After, which the engine waits at least."""
+
+    def __init__(self, text: str, retry_after_s: float | None = None) -> None:
+        super().__init__(text)
+        self.retry_after_s = retry_after_s
+
+
+def http_failure(
+    what: str, status: int, body: bytes | str | None, headers: Mapping[str, str], auth_statuses: Iterable[int]
+) -> AuthFailed | ExchangeUnavailable:
+    """The exception for a refused REST call: the exchange's own text, as AuthFailed for the statuses
+    that mean credentials (or the clock) on this exchange, else transient with its Retry-After."""
+    text = f"HTTP {status}: {error_text(body)}"
+    if status in auth_statuses:
+        return AuthFailed(text)
+    return ExchangeUnavailable(f"{what}: {text}", retry_after(headers))
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After in seconds (the delta-seconds form; an HTTP date is rare from APIs and ignored)."""
+    value = headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 86_400 else None
 
 
 class ReconnectNow(Exception):
@@ -48,7 +75,7 @@ class ReconnectNow(Exception):
 def error_text(body: bytes | str | None) -> str:
     """The exchange's own words from an error body: its `error`/`message`/`msg` member, or the text."""
     raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, RecursionError):  # RecursionError: nesting too deep
         data = json.loads(raw)
         if isinstance(data, dict):
             for key in ("error", "message", "msg"):
@@ -73,6 +100,10 @@ class StreamPlan:
     market); it returns nothing when all is covered. `keepalive` runs every `keepalive_interval_s`
     beside the socket (Coins.ph's listenKey PUT); raising ends the connection. After `max_age_s` the
     engine switches to fresh connections before the server's own cap closes this one.
+
+    `refused(status, text)` classifies a refused upgrade where the default (4xx: credentials, so a slow
+    auth retry; else transient) is wrong for this URL, e.g. a Coins.ph listenKey that expired: return
+    the exception to end the attempt with, or None for the default.
     """
 
     name: str
@@ -86,6 +117,7 @@ class StreamPlan:
     keepalive: Callable[[], Awaitable[None]] | None = None
     keepalive_interval_s: float = 1800.0
     max_age_s: float | None = None
+    refused: Callable[[int, str], Exception | None] | None = None
 
 
 class ExchangeSession(Protocol):
@@ -122,9 +154,13 @@ class RestClient(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """The secrets of one account, as stored in the keyring. `repr` never shows them."""
+    """The secrets of one account, as stored in the keyring. `repr` never shows them, and making one
+    registers its values with the redactor, so no log line or crash message can show them either."""
 
     values: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        register_secret(*self.values.values())
 
     def __getitem__(self, name: str) -> str:
         return self.values[name]
@@ -153,3 +189,4 @@ class ExchangeSpec:
     resync_s: float | None = 300.0  # re-read the REST snapshot this often while live
     balances_polled_s: float | None = None  # set where balances come only from REST polling
     match_fills_across_sources: bool = False  # stream and REST give one fill different ids
+    token_kinds: tuple[str, ...] = ()  # short-lived tokens it keeps in the keyring (removed with the account)

@@ -102,6 +102,10 @@ class AccountStore:
         for order in event.orders:
             known = self.orders.get(order.order_id)
             if order.status.is_open:
+                if known is not None and order.updated_ms < known.updated_ms:
+                    # A snapshot that cannot say when an order last changed (Bitstamp's REST gives its
+                    # creation time) does not move it back in time, nor count as a change by that alone.
+                    order = replace(order, updated_ms=known.updated_ms)
                 if known != order:
                     self.orders[order.order_id] = order
                     changes.orders[order.order_id] = order

@@ -124,3 +124,19 @@ def test_fills_waiting_for_a_twin_from_the_other_source_are_bounded(monkeypatch)
     assert len(store._unmatched[False]) == 9 and not store._unmatched[True]
     # the oldest were forgotten: its REST copy now counts as a fill of its own
     assert store.apply(FillEvent(fill("rest-0", amount="0.01", time_ms=300, late=True), 31)).fills
+
+
+def test_a_snapshot_without_update_times_does_not_move_an_order_back_in_time():
+    """Bitstamp's REST gives an order's creation time only: re-reading it after the stream reported a
+    later change is no change, and a real change keeps the later time."""
+    store = AccountStore()
+    streamed = replace(order("o1", OrderStatus.PARTIALLY_FILLED, filled="0.2"), updated_ms=5_000)
+    store.apply(OrdersEvent((streamed,), 5_000))
+    from_rest = replace(streamed, updated_ms=1)
+    assert not store.apply(OrdersEvent((from_rest,), 6_000, complete=True))
+    assert store.orders["o1"].updated_ms == 5_000
+    moved = replace(from_rest, filled=D("0.3"))
+    changes = store.apply(OrdersEvent((moved,), 7_000, complete=True))
+    assert changes.orders["o1"] == replace(moved, updated_ms=5_000) == store.orders["o1"]
+    later = replace(moved, updated_ms=8_000)  # a newer time is taken as it is
+    assert store.apply(OrdersEvent((later,), 8_000)).orders["o1"].updated_ms == 8_000
