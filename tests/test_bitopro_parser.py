@@ -198,6 +198,12 @@ def test_fast_balance_constructor_builds_what_the_dataclass_builds():
     fast, normal = parser._new_balance(*args), Balance(*args)
     assert type(fast) is Balance
     assert fast == normal and hash(fast) == hash(normal) and repr(fast) == repr(normal)
-    assert not hasattr(Balance, "__post_init__"), "Balance validates now: parser._new_balance skips that"
+    # It skips Balance.__post_init__, so the fast path must refuse what that refuses:
+    with pytest.raises(ValueError):
+        Balance("BTC", Decimal("-1"), Decimal("0"), Decimal("0"))
+    for amount, available in (("-1", "0"), ("1", "-0.5"), ("1e999999", "0")):
+        data = f'{{"BTC":{{"currency":"BTC","amount":"{amount}","available":"{available}"}}}}'
+        with pytest.raises(MalformedFrame):
+            parser.parse(f'{{"event":"ACCOUNT_BALANCE","timestamp":1,"data":{data}}}')
     with pytest.raises(AttributeError):
         fast.total = Decimal(2)  # still frozen
