@@ -222,18 +222,35 @@ class AccountRunner:
             await self._open_all(session, link)
             self._set(State.SYNCING, "loading the REST snapshot")
             sync = asyncio.create_task(self._sync(rest, recover=bool(self._first_live_ms)))
-            await _first_failure([sync, *link.tasks], until_done=sync)
+            try:
+                await _first_failure([sync, *link.tasks], until_done=sync)
+            except BaseException:
+                # A stream failed while the snapshot was in flight: the snapshot must not outlive its
+                # connection, or it lands after the next connection's (stale data, a drained buffer, a
+                # nonce older than that connection's requests) and hides the gap from fill recovery.
+                sync.cancel()
+                await asyncio.gather(sync, return_exceptions=True)
+                raise
             self._set(State.LIVE, "streaming")
-            extras.append(asyncio.create_task(self._refresh_when_asked(rest)))
-            extras.append(asyncio.create_task(self._watch_clock()))
+            starters: list[Callable[[], Awaitable[None]]] = [
+                lambda: self._refresh_when_asked(rest),
+                self._watch_clock,
+            ]
             resync_s = self.timing.resync_s or self.spec.resync_s
             if resync_s:
-                extras.append(asyncio.create_task(self._resync_every(rest, resync_s)))
+                starters.append(lambda: self._resync_every(rest, resync_s))
+            extras.extend(asyncio.create_task(start()) for start in starters)
             while True:
                 try:
                     await _first_failure([*link.tasks, *extras])
                 except ReconnectNow as why:
                     link = await self._switch(session, rest, link, why)
+                    # The task that asked for the switch (the clock watcher) has ended with it: start
+                    # it afresh, or its stored exception would ask again at once, forever.
+                    extras[:] = [
+                        asyncio.create_task(start()) if task.done() else task
+                        for start, task in zip(starters, extras, strict=True)
+                    ]
         finally:
             self._buffer = None
             for task in extras:

@@ -100,3 +100,9 @@ async def test_a_clock_jump_switches_to_fresh_connections_at_once(sim, runner):
     sim.truth.fill_order(order.order_id, Decimal("0.2"))
     await converged(sim, client, recorder)
     assert client.reconnects == 0  # a switch, not a failure: no backoff was waited
+    # One jump, one switch: the watcher that saw it must not keep asking (it did, ~40 switches a
+    # second, until the chaos scenario counted the connections).
+    await wait_for(lambda: recorder.statuses[-1].detail == "streaming", what="the switch done")
+    settled = sim.connection_attempts
+    await asyncio.sleep(5 * FAST.clock_check_s)
+    assert sim.connection_attempts - settled <= 3  # BitoPro opens three sockets per connect
