@@ -219,6 +219,10 @@ class AccountRunner:
         link = _Link([], [])
         extras: list[asyncio.Task[None]] = []
         try:
+            # Buffer from the first socket on: a frame read before the snapshot's task starts (a
+            # welcome balance push) must not reach the store first, or the snapshot would not see
+            # those assets move and fill recovery would skip the markets that moved them.
+            self._buffer = []
             await self._open_all(session, link)
             self._set(State.SYNCING, "loading the REST snapshot")
             sync = asyncio.create_task(self._sync(rest, recover=bool(self._first_live_ms)))
@@ -284,10 +288,12 @@ class AccountRunner:
         log.info("%s: switching to fresh connections: %s", self.account.id, why)
         self._set(State.LIVE, f"switching to a fresh connection ({why})")
         new = _Link([], [])
+        self._buffer = []  # as in _connect_once: the new sockets' first frames wait for the snapshot
         try:
             await self._open_all(session, new)
         except BaseException:
             await new.close()
+            self._drain_buffer(cutoff_ms=0)  # what the old sockets read meanwhile is still news
             raise
         await old.close()
         sync = asyncio.create_task(self._sync(rest, recover=True))
