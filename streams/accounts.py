@@ -18,6 +18,7 @@ from pathlib import Path
 
 from streams import credentials
 from streams.config import KNOWN_EXCHANGES, SECRET_FIELDS, AccountConfig, load_config, save_config
+from streams.exchanges import EXCHANGES
 
 FIELD_LABELS = {"api_key": "API key", "api_secret": "API secret", "email": "Account e-mail", "jwt": "JWT"}
 JWT_FIELDS = frozenset({"jwt"})
@@ -172,9 +173,12 @@ def update_account(
 
 def remove_account(path: Path, account_id: str) -> None:
     accounts = load_config(path)
-    _index(path, accounts, account_id)
+    index = _index(path, accounts, account_id)
     save_config(path, [a for a in accounts if a.id != account_id])
     credentials.delete_credentials(account_id)
+    spec = EXCHANGES.get(accounts[index].exchange)
+    for kind in spec.token_kinds if spec else ():
+        credentials.delete_token(account_id, kind)
 
 
 def set_enabled(path: Path, account_id: str, enabled: bool) -> AccountConfig:

@@ -75,7 +75,7 @@ class ReconnectNow(Exception):
 def error_text(body: bytes | str | None) -> str:
     """The exchange's own words from an error body: its `error`/`message`/`msg` member, or the text."""
     raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, RecursionError):  # RecursionError: nesting too deep
         data = json.loads(raw)
         if isinstance(data, dict):
             for key in ("error", "message", "msg"):
@@ -189,3 +189,4 @@ class ExchangeSpec:
     resync_s: float | None = 300.0  # re-read the REST snapshot this often while live
     balances_polled_s: float | None = None  # set where balances come only from REST polling
     match_fills_across_sources: bool = False  # stream and REST give one fill different ids
+    token_kinds: tuple[str, ...] = ()  # short-lived tokens it keeps in the keyring (removed with the account)

@@ -14,6 +14,7 @@ from streams import accounts, credentials
 from streams.accounts import AccountInputError, add_account, clean_secrets, jwt_problem, update_account
 from streams.app import configured_accounts
 from streams.config import AccountConfig, ConfigError, load_config, save_config
+from streams.model import now_ms
 
 SECRETS = {"api_key": "AK-accounts-test-1", "api_secret": "SK-accounts-test-2", "email": "me@example.com"}
 
@@ -212,3 +213,14 @@ def test_cli_enable_disable_and_list(tmp_path, cleanup):
     assert json.loads(cli("accounts", "list", "--json").stdout)["enabled"] is True
     missing = cli("accounts", "disable", "nope")
     assert missing.returncode == 2 and "no account 'nope'" in missing.stderr
+
+
+def test_remove_also_forgets_the_exchange_tokens_kept_for_the_account(tmp_path, cleanup):
+    """Bitstamp's websocket token lives in the keyring beside the keys; removing the account takes both."""
+    path = tmp_path / "accounts.toml"
+    add_account(path, AccountConfig("stamp-gone", "bitstamp"), {"api_key": "k" * 16, "api_secret": "s" * 16})
+    credentials.store_token("stamp-gone", "bitstamp-ws-token", "tok-to-forget", now_ms() + 60_000)
+    assert credentials.load_token("stamp-gone", "bitstamp-ws-token", now_ms()) == "tok-to-forget"
+    accounts.remove_account(path, "stamp-gone")
+    assert credentials.load_token("stamp-gone", "bitstamp-ws-token", now_ms()) is None
+    assert entry("stamp-gone") is None

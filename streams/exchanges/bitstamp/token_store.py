@@ -57,8 +57,12 @@ class WsToken:
         return cls(token, str(user_id), expires)
 
 
+TOKEN_KIND = "bitstamp-ws-token"
+
+
 def username(account_id: str) -> str:
-    return f"{account_id}/bitstamp-ws-token"
+    """The keyring user name, as `streams.credentials` names every token: `<account id>/<kind>`."""
+    return f"{account_id}/{TOKEN_KIND}"
 
 
 class TokenStore:
