@@ -45,7 +45,7 @@ from streams.exchange import (
     StreamPlan,
     error_text,
 )
-from streams.model import State, Status, now_ms
+from streams.model import Balance, State, Status, now_ms
 from streams.redaction import redact
 from streams.store import AccountStore, Changes
 
@@ -124,6 +124,10 @@ class AccountRunner:
         self._sink = sink
         self._buffer: list[Event] | None = None
         self._first_live_ms = 0
+        # Balances as of the last snapshot that came with fill recovery (or the first one): what
+        # "moved in the gap" is measured against. Not the store: periodic resyncs and REST refreshes
+        # update it without recovering fills, so a fill missed by a half-open stream would look unmoved.
+        self._recovered_balances: dict[str, Balance] | None = None
         self._unknown_seen: set[str] = set()
         self._watchers: set[asyncio.Event] = set()  # set when orders or balances changed (subscribe_more)
         self._refresh_wanted: Refresh | None = None
@@ -433,7 +437,9 @@ class AccountRunner:
             if recover:
                 since = max(self.store.last_fill_ms, self._first_live_ms) - self.timing.gap_margin_ms
                 markets = self.store.markets() | _markets_of(snapshot) | set(self.account.markets)
-                moved = {b.asset for b in snapshot.balances.balances if self.store.balances.get(b.asset) != b}
+                before = self.store.balances if self._recovered_balances is None else self._recovered_balances
+                now = {b.asset: b for b in snapshot.balances.balances}
+                moved = {a for a in now.keys() | before.keys() if before.get(a) != now.get(a)}
                 missed = await rest.fills_since(since, markets, moved)
                 self._apply_all(
                     FillEvent(replace(f, late=True), f.time_ms) for f in sorted(missed, key=_by_time)
@@ -443,6 +449,8 @@ class AccountRunner:
             self._drain_buffer(cutoff_ms=0)
             raise
         self._drain_buffer(cutoff_ms=min(snapshot.balances.time_ms, snapshot.orders.time_ms))
+        if recover or self._recovered_balances is None:
+            self._recovered_balances = {b.asset: b for b in snapshot.balances.balances}
         self._first_live_ms = self._first_live_ms or now_ms()
 
     def _drain_buffer(self, cutoff_ms: int) -> None:

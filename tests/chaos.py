@@ -240,7 +240,21 @@ class ChaosScenario:
         except AssertionError as exc:
             SUMMARY.mismatches += 1
             SUMMARY.failed.append(self.tag)
-            raise AssertionError(f"{exc}\nreproduce: {self.tag}\nsteps: {'; '.join(self.log)}") from None
+            raise AssertionError(
+                f"{exc}\n{fills_diff(recorder.fills, truth.fills)}\n"
+                f"reproduce: {self.tag}\nsteps: {'; '.join(self.log)}"
+            ) from None
+
+
+def fills_diff(seen, truth) -> str:
+    """Which fills were lost or repeated, with their market and time: where to start looking."""
+    lost = [f for f in truth if (fill_shapes(truth) - fill_shapes(seen))[(f.order_id, f.price, f.amount)]]
+    extra = fill_shapes(seen) - fill_shapes(truth)
+    return (
+        "lost: "
+        + ", ".join(f"{f.market} {f.order_id} {f.amount}@{f.price} t={f.time_ms}" for f in lost)
+        + (f"; repeated: {dict(extra)}" if extra else "")
+    )
 
 
 async def run_chaos(exchange: str, seed: int, steps: int) -> ChaosResult:
