@@ -21,7 +21,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from streams import credentials
+from streams import __version__, credentials
 from streams.app import AccountEntry, EntriesFactory, configured_accounts, demo_accounts
 from streams.config import (
     KNOWN_EXCHANGES,
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--for", dest="duration", type=float, metavar="SECONDS", help="headless: stop after SECONDS"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log connection events to stderr")
     commands = parser.add_subparsers(dest="command", metavar="{accounts,simulate}")
 
