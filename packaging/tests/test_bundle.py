@@ -75,7 +75,7 @@ def test_window_opens_with_icon_and_closes_on_sigterm(appdir, env, tmp_path):
 def test_keys_go_to_the_secret_service(appdir, env, tmp_path):
     """keyring finds its backends through package metadata: a bundle without it would fail here
     (or worse, fall back to no keyring). secret-tool reads the entry back from gnome-keyring."""
-    app = [appdir / "AppRun", "--config", str(tmp_path / "accounts.toml")]
+    app = [appdir / "AppRun"]  # the default config path: $XDG_CONFIG_HOME/account-monitor/accounts.toml
     account = f"bundle-{time.monotonic_ns()}"
     secret = '{"api_key": "k-bundle", "api_secret": "s-bundle", "email": "user@example.com"}'
 
@@ -90,6 +90,8 @@ def test_keys_go_to_the_secret_service(appdir, env, tmp_path):
         listed = run("accounts", "list", "--json")
         assert listed.returncode == 0, listed.stderr
         assert f'"id": "{account}"' in listed.stdout and '"keys": "stored"' in listed.stdout
+        config = Path(env["XDG_CONFIG_HOME"]) / "account-monitor" / "accounts.toml"
+        assert f'id = "{account}"' in config.read_text()
         stored = subprocess.run(
             ["secret-tool", "lookup", "service", "account-monitor", "username", account],
             capture_output=True,
