@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.account_extras import AccountExtras
 from gui.balance_model import BalanceModel
 from gui.coalescer import Coalescer
 from gui.controller import AccountController
@@ -45,6 +46,8 @@ class AccountTab(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(8)
         layout.addWidget(self.header)
+        self.extras = AccountExtras(self)  # token expiry/paste, raw payloads; hidden where none apply
+        layout.addWidget(self.extras)
         if controller.error is not None:
             layout.addWidget(_error_page(controller.error), 1)
         else:
@@ -65,7 +68,13 @@ class AccountTab(QWidget):
         self.fills_view = table_view(
             self.fills_model, sortable=False, modes=(_FIT, _FIT, _FIT, _FIT, _FIT, Mode.Stretch)
         )
-        self.balance_box = _boxed("Balances", self.balance_view)
+        self.balance_box = _boxed(self._polled("Balances"), self.balance_view)
+        polled_s = self._balances_polled_s()
+        if polled_s:
+            self.balance_box.setToolTip(
+                f"{self.controller.exchange_title} sends no balance updates: balances are read over REST every "
+                f"{polled_s:g} s and shortly after each order or trade event"
+            )
         self.orders_box = _boxed("Open orders", self.orders_view)
         self.fills_box = _boxed("Activity", self.fills_view)
         top = QSplitter(Qt.Orientation.Horizontal)
@@ -119,8 +128,18 @@ class AccountTab(QWidget):
 
     def _update_titles(self) -> None:
         if self.controller.error is None:
-            self.balance_box.setTitle(f"Balances ({self.balance_model.row_count()})")
+            self.balance_box.setTitle(self._polled(f"Balances ({self.balance_model.row_count()})"))
             self.orders_box.setTitle(f"Open orders ({self.orders_model.row_count()})")
+
+    def _balances_polled_s(self) -> float | None:
+        spec = self.controller.entry.spec
+        return spec.balances_polled_s if spec is not None else None
+
+    def _polled(self, title: str) -> str:
+        """Where the exchange gives balances only by polling, the title says so instead of
+        pretending they are live."""
+        polled_s = self._balances_polled_s()
+        return f"{title} · polled every {polled_s:g} s" if polled_s else title
 
 
 def _boxed(title: str, view: QTableView) -> QGroupBox:

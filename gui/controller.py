@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from streams.engine import AccountRunner, Timing, Update
+from streams.exchange import Credentials
 from streams.model import State, Status, now_ms
 
 if TYPE_CHECKING:
@@ -88,6 +90,19 @@ class AccountController(QObject):
         """Cancel the runner; it reports `offline` on its way out. `await stopped()` to wait for it."""
         if self._task is not None:
             self._task.cancel()
+
+    async def restart(self, credentials: Credentials | None = None) -> None:
+        """Stop the runner, hand it new credentials if given (a pasted token), and start it again at
+        once, without waiting out the slow auth retry. The runner keeps its store, so the tables are
+        diffed, not refilled, and fills missed meanwhile are recovered."""
+        if self.runner is None:
+            return
+        self.stop()
+        await self.stopped()
+        if credentials is not None:
+            self.runner.replace_credentials(credentials)
+            self.entry = replace(self.entry, credentials=credentials)
+        self.start()
 
     async def stopped(self) -> None:
         """Wait until the runner has closed its sockets and its HTTP session."""

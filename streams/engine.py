@@ -9,7 +9,9 @@ an exchange by name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from operator import attrgetter
@@ -25,7 +27,9 @@ from streams.events import (
     FillEvent,
     Heartbeat,
     MalformedFrame,
+    MalformedPart,
     ReconnectRequested,
+    Refresh,
     ServerError,
     UnknownEvent,
 )
@@ -35,6 +39,7 @@ from streams.exchange import (
     ExchangeSession,
     ExchangeSpec,
     ExchangeUnavailable,
+    ReconnectNow,
     RestClient,
     Snapshot,
     StreamPlan,
@@ -54,7 +59,7 @@ Sink = Callable[[Update], None]
 class Timing:
     """Every delay of the life cycle in one place, so tests can shrink them. None: the exchange's own."""
 
-    first_backoff_s: float = 0.5
+    first_backoff_s: float | None = None
     backoff_cap_s: float = 30.0
     auth_retry_s: float = 60.0
     auth_retry_cap_s: float = 600.0
@@ -66,6 +71,10 @@ class Timing:
     silence_s: float | None = None
     resync_s: float | None = None
     ws_ping_interval_s: float | None = None
+    refresh_delay_s: float = 0.5  # Refresh requests within this window share one REST round
+    refresh_retry_s: float = 5.0  # a failed Refresh is retried after this long
+    clock_check_s: float = 2.0  # how often the wall clock is compared with the monotonic one
+    clock_jump_s: float = 10.0  # a larger disagreement means the machine slept (or the clock was set)
 
 
 class _Stale(Exception):
@@ -73,7 +82,21 @@ class _Stale(Exception):
 
 
 class _ConnectionLost(Exception):
-    """The socket went away or the server asked us to come back."""
+    """The socket went away."""
+
+
+@dataclass(slots=True)
+class _Link:
+    """The sockets of one connect and the tasks that serve them; replaced whole on a switch."""
+
+    sockets: list[ClientConnection]
+    tasks: list[asyncio.Task[None]]
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
 
 
 class AccountRunner:
@@ -101,9 +124,19 @@ class AccountRunner:
         self._buffer: list[Event] | None = None
         self._first_live_ms = 0
         self._unknown_seen: set[str] = set()
+        self._watchers: set[asyncio.Event] = set()  # set when orders or balances changed (subscribe_more)
+        self._refresh_wanted: Refresh | None = None
+        self._refresh_due = asyncio.Event()
+        self.wall_clock: Callable[[], float] = time.time  # replaced only by tests, to jump
         self._silence_s = self.timing.silence_s or spec.silence_s
         ping = self.timing.ws_ping_interval_s or spec.ws_ping_interval_s
         self._ws_ping_s = None if spec.ws_ping_interval_s is None else ping
+
+    def replace_credentials(self, credentials: Credentials) -> None:
+        """New secrets (a token the user pasted after an auth error) for the next `run()`. The store,
+        the fills seen and the first live moment are kept, so that run diffs against what is shown
+        and recovers the fills missed meanwhile (marked late) instead of starting from nothing."""
+        self._credentials = credentials
 
     # ------------------------------------------------------------------ life cycle
 
@@ -127,6 +160,9 @@ class AccountRunner:
                         failure, auth_delays if isinstance(failure, AuthFailed) else delays
                     )
             finally:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self.timing.close_timeout_s):
+                        await session.close()
                 self._set(State.OFFLINE, "stopped")
 
     async def _failure_of(self, attempt: Awaitable[None]) -> Exception:
@@ -136,6 +172,7 @@ class AccountRunner:
             await attempt
         except (
             AuthFailed,
+            ReconnectNow,
             _Stale,
             _ConnectionLost,
             ExchangeUnavailable,
@@ -153,7 +190,11 @@ class AccountRunner:
 
     async def _pause_after(self, failure: Exception, delays: Iterator[float]) -> None:
         """Show why the connection ended, then wait the next backoff delay."""
-        delay = next(delays)
+        if isinstance(failure, ReconnectNow):
+            self._set(State.RECONNECTING, str(failure) or "reconnecting")
+            log.info("%s: reconnecting at once: %s", self.account.id, failure)
+            return
+        delay = max(next(delays), getattr(failure, "retry_after_s", None) or 0.0)
         if isinstance(failure, AuthFailed):
             self._set(State.AUTH_ERROR, f"{failure.text} (retrying in {delay:.0f} s)")
             log.warning("%s: authentication refused: %s", self.account.id, failure.text)
@@ -168,38 +209,78 @@ class AccountRunner:
             self._set(State.RECONNECTING, "reconnecting")
 
     def _delays(self) -> Iterator[float]:
-        return backoff(self.timing.first_backoff_s, self.timing.backoff_cap_s)
+        return backoff(self.timing.first_backoff_s or self.spec.first_backoff_s, self.timing.backoff_cap_s)
 
     def _auth_delays(self) -> Iterator[float]:
         return backoff(self.timing.auth_retry_s, self.timing.auth_retry_cap_s)
 
     async def _connect_once(self, session: ExchangeSession, rest: RestClient) -> None:
-        plans = await session.plans()
-        sockets: list[ClientConnection] = []
-        tasks: list[asyncio.Task[None]] = []
+        link = _Link([], [])
+        extras: list[asyncio.Task[None]] = []
         try:
-            for plan in plans:
-                sockets.append(await self._open(plan))
-            self._buffer = []  # events wait here until the snapshot is in
-            for plan, ws in zip(plans, sockets, strict=True):
-                tasks.append(asyncio.create_task(self._read(plan, ws), name=f"{self.account.id}:{plan.name}"))
-                if plan.ping_frame:
-                    tasks.append(asyncio.create_task(self._ping(plan, ws)))
+            await self._open_all(session, link)
             self._set(State.SYNCING, "loading the REST snapshot")
             sync = asyncio.create_task(self._sync(rest, recover=bool(self._first_live_ms)))
-            await _first_failure([sync, *tasks], until_done=sync)
+            await _first_failure([sync, *link.tasks], until_done=sync)
             self._set(State.LIVE, "streaming")
+            extras.append(asyncio.create_task(self._refresh_when_asked(rest)))
+            extras.append(asyncio.create_task(self._watch_clock()))
             resync_s = self.timing.resync_s or self.spec.resync_s
             if resync_s:
-                tasks.append(asyncio.create_task(self._resync_every(rest, resync_s)))
-            await _first_failure(tasks)
-            raise _ConnectionLost("all streams ended")
+                extras.append(asyncio.create_task(self._resync_every(rest, resync_s)))
+            while True:
+                try:
+                    await _first_failure([*link.tasks, *extras])
+                except ReconnectNow as why:
+                    link = await self._switch(session, rest, link, why)
         finally:
             self._buffer = None
-            for task in tasks:
+            for task in extras:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            await asyncio.gather(*extras, return_exceptions=True)
+            await link.close()
+
+    async def _open_all(self, session: ExchangeSession, link: _Link) -> None:
+        """Open every plan's socket (filling `link` as they open, so a failure closes what opened) and
+        start the tasks that read, ping, keep alive, follow new markets and rotate them."""
+        plans = await session.plans()
+        for plan in plans:
+            link.sockets.append(await self._open(plan))
+        for plan, ws in zip(plans, link.sockets, strict=True):
+            spawn = link.tasks.append
+            spawn(asyncio.create_task(self._read(plan, ws), name=f"{self.account.id}:{plan.name}"))
+            if plan.ping_frame:
+                spawn(asyncio.create_task(self._ping(plan, ws)))
+            if plan.keepalive:
+                spawn(asyncio.create_task(self._keepalive(plan)))
+            if plan.subscribe_more:
+                spawn(asyncio.create_task(self._follow(plan, ws)))
+        ages = [p.max_age_s for p in plans if p.max_age_s]
+        if ages:
+            link.tasks.append(asyncio.create_task(self._rotate_after(min(ages))))
+
+    async def _switch(self, session: ExchangeSession, rest: RestClient, old: _Link, why: Exception) -> _Link:
+        """Open fresh connections, then close the old ones, then resync: the server asked for it or
+        the connection reached its age limit. No backoff and no gap: the old sockets serve until the
+        new ones are up, and REST fills in whatever moved during the switch."""
+        log.info("%s: switching to fresh connections: %s", self.account.id, why)
+        self._set(State.LIVE, f"switching to a fresh connection ({why})")
+        new = _Link([], [])
+        try:
+            await self._open_all(session, new)
+        except BaseException:
+            await new.close()
+            raise
+        await old.close()
+        sync = asyncio.create_task(self._sync(rest, recover=True))
+        try:
+            await _first_failure([sync, *new.tasks], until_done=sync)
+        except BaseException:
+            sync.cancel()
+            await new.close()
+            raise
+        self._set(State.LIVE, "streaming")
+        return new
 
     async def _open(self, plan: StreamPlan) -> ClientConnection:
         try:
@@ -239,10 +320,84 @@ class AccountRunner:
             self._on_frame(plan, frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
 
     async def _ping(self, plan: StreamPlan, ws: ClientConnection) -> None:
+        """Send the plan's ping at its interval, but at least twice per silence window: the pong is
+        what keeps a quiet socket from going stale, so it must be asked for well within the window
+        (this also lets Timing.silence_s shrink the exchange's ping interval in tests)."""
         assert plan.ping_frame is not None
+        interval = min(plan.ping_interval_s, self._silence_s / 2)
         while True:
-            await asyncio.sleep(plan.ping_interval_s)
+            await asyncio.sleep(interval)
             await ws.send(plan.ping_frame)
+
+    async def _keepalive(self, plan: StreamPlan) -> None:
+        assert plan.keepalive is not None
+        while True:
+            await asyncio.sleep(plan.keepalive_interval_s)
+            await plan.keepalive()
+
+    async def _follow(self, plan: StreamPlan, ws: ClientConnection) -> None:
+        """Send what `subscribe_more` asks for, once at start and after every change of the account."""
+        assert plan.subscribe_more is not None
+        changed = asyncio.Event()
+        changed.set()
+        self._watchers.add(changed)
+        try:
+            while True:
+                await changed.wait()
+                changed.clear()
+                for frame in await plan.subscribe_more(self.store):
+                    await ws.send(frame)
+        finally:
+            self._watchers.discard(changed)
+
+    @staticmethod
+    async def _rotate_after(age_s: float) -> None:
+        await asyncio.sleep(age_s)
+        raise ReconnectNow(f"the connection is {age_s:g} s old")
+
+    async def _refresh_when_asked(self, rest: RestClient) -> None:
+        """Serve the streams' `Refresh` requests, a short window's worth in one REST round. A failed
+        round is kept and retried: it may carry the only news of a fill."""
+        while True:
+            await self._refresh_due.wait()
+            await asyncio.sleep(self.timing.refresh_delay_s)
+            self._refresh_due.clear()
+            request, self._refresh_wanted = self._refresh_wanted, None
+            if request is None:
+                continue
+            try:
+                events = await rest.refresh(self._widened(request))
+            except (ExchangeUnavailable, MalformedFrame, TimeoutError, aiohttp.ClientError) as exc:
+                log.warning("%s: refresh failed, retrying: %s", self.account.id, _describe(exc))
+                self._ask_refresh(request)
+                await asyncio.sleep(max(self.timing.refresh_retry_s, getattr(exc, "retry_after_s", 0) or 0))
+                continue
+            self._apply_all(events)
+
+    async def _watch_clock(self) -> None:
+        """After a suspend the monotonic clock has not moved while the wall clock has: the sockets
+        are probably dead and the state is old. Switch to fresh connections and resync at once,
+        instead of waiting for a keepalive to time out."""
+        loop = asyncio.get_running_loop()
+        wall, mono = self.wall_clock(), loop.time()
+        while True:
+            await asyncio.sleep(self.timing.clock_check_s)
+            jump = (self.wall_clock() - wall) - (loop.time() - mono)
+            wall, mono = self.wall_clock(), loop.time()
+            if abs(jump) > self.timing.clock_jump_s:
+                raise ReconnectNow(f"the clock jumped {jump:+.0f} s (sleep or resume?)")
+
+    def _ask_refresh(self, request: Refresh) -> None:
+        self._refresh_wanted = request if self._refresh_wanted is None else self._refresh_wanted | request
+        self._refresh_due.set()
+
+    def _widened(self, request: Refresh) -> Refresh:
+        """Turn the assets a stream saw move into the known markets that trade them."""
+        if not request.assets:
+            return request
+        known = self.store.markets() | set(self.account.markets)
+        touched = {m for m in known if not request.assets.isdisjoint(m.split("/"))}
+        return replace(request, markets=request.markets | touched)
 
     async def _sync(self, rest: RestClient, *, recover: bool) -> None:
         """Apply a REST snapshot (and, after a gap, the fills missed in it), then the stream events
@@ -295,6 +450,11 @@ class AccountRunner:
             match event:
                 case Heartbeat():
                     continue
+                case MalformedPart(reason=reason):
+                    self.malformed_frames += 1
+                    log.warning("%s: skipped a malformed part on %s: %s", self.account.id, plan.name, reason)
+                case Refresh():
+                    self._ask_refresh(event)
                 case UnknownEvent(name=name):
                     if name not in self._unknown_seen:
                         self._unknown_seen.add(name)
@@ -304,7 +464,7 @@ class AccountRunner:
                 case ServerError(text=text):
                     log.warning("%s: %s says: %s", self.account.id, self.spec.title, text)
                 case ReconnectRequested():
-                    raise _ConnectionLost(f"{self.spec.title} asked for a reconnect")
+                    raise ReconnectNow(f"{self.spec.title} asked for a reconnect")
                 case _ if self._buffer is not None:
                     self._buffer.append(event)
                 case _:
@@ -314,15 +474,18 @@ class AccountRunner:
         merged = Changes()
         for event in events:
             merged.merge(self.store.apply(event))
-        self.last_data_ms = now_ms()
-        if merged:
-            self._sink(merged)
+        self._publish(merged)
 
     def _apply(self, event: Event) -> None:
-        changes = self.store.apply(event)
+        self._publish(self.store.apply(event))
+
+    def _publish(self, changes: Changes) -> None:
         self.last_data_ms = now_ms()
         if changes:
             self._sink(changes)
+        if changes.balances or changes.orders:
+            for watcher in self._watchers:
+                watcher.set()
 
     def _set(self, state: State, detail: str) -> None:
         if self.status.state is state and self.status.detail == detail:

@@ -67,9 +67,66 @@ class Heartbeat:
 
 @dataclass(frozen=True, slots=True)
 class ReconnectRequested:
-    """The server asked the client to reconnect (e.g. Bitstamp's bts:request_reconnect)."""
+    """The server asked the client to reconnect (Bitstamp's bts:request_reconnect, an expired
+    listenKey): the engine opens fresh connections, switches to them, closes the old ones and resyncs."""
 
     time_ms: int = 0
 
 
-Event = BalancesEvent | OrdersEvent | FillEvent | UnknownEvent | ServerError | Heartbeat | ReconnectRequested
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """The stream said something changed but not all of it: ask REST (`RestClient.refresh`).
+
+    CoinW's order channel has no partial-fill event, so an order frame asks for that order's trades;
+    Bitstamp has no balance channel, so a trade asks for the balances. `orders` are (order id, market)
+    pairs; `assets` are widened by the engine to the known markets that trade them. Requests made within
+    a short window are merged into one REST round.
+    """
+
+    orders: frozenset[tuple[str, str]] = frozenset()
+    markets: frozenset[str] = frozenset()
+    assets: frozenset[str] = frozenset()
+    balances: bool = False
+    time_ms: int = 0
+
+    def __or__(self, other: Refresh) -> Refresh:
+        return Refresh(
+            self.orders | other.orders,
+            self.markets | other.markets,
+            self.assets | other.assets,
+            self.balances or other.balances,
+            max(self.time_ms, other.time_ms),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawPayload:
+    """A payload whose fields are not fully published (Bitzoom): kept verbatim so the user can see
+    exactly what the exchange sent, next to what the parser made of it."""
+
+    channel: str
+    text: str
+    time_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedPart:
+    """One bad part of a frame that holds several (Bitzoom's newline-separated lines): counted and
+    logged like a malformed frame, while the good parts of the same frame are still applied."""
+
+    reason: str
+    time_ms: int = 0
+
+
+Event = (
+    BalancesEvent
+    | OrdersEvent
+    | FillEvent
+    | UnknownEvent
+    | ServerError
+    | Heartbeat
+    | ReconnectRequested
+    | Refresh
+    | RawPayload
+    | MalformedPart
+)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from streams.events import BalancesEvent, Event, OrdersEvent
+from streams.events import BalancesEvent, Event, OrdersEvent, Refresh
 from streams.model import Fill
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from streams.config import AccountConfig
     from streams.simulator.base import ExchangeSimulator
+    from streams.store import AccountStore
 
 
 class AuthFailed(Exception):
@@ -36,7 +37,38 @@ class AuthFailed(Exception):
 
 
 class ExchangeUnavailable(Exception):
-    """A transient failure on the exchange's side (HTTP 5xx, 429, refused socket, timeout)."""
+    """A transient failure on the exchange's side (HTTP 5xx, 429, refused socket, timeout).
+    `retry_after_s` is the exchange's own Retry-After, which the engine waits at least."""
+
+    def __init__(self, text: str, retry_after_s: float | None = None) -> None:
+        super().__init__(text)
+        self.retry_after_s = retry_after_s
+
+
+def http_failure(
+    what: str, status: int, body: bytes | str | None, headers: Mapping[str, str], auth_statuses: Iterable[int]
+) -> AuthFailed | ExchangeUnavailable:
+    """The exception for a refused REST call: the exchange's own text, as AuthFailed for the statuses
+    that mean credentials (or the clock) on this exchange, else transient with its Retry-After."""
+    text = f"HTTP {status}: {error_text(body)}"
+    if status in auth_statuses:
+        return AuthFailed(text)
+    return ExchangeUnavailable(f"{what}: {text}", retry_after(headers))
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After in seconds (the delta-seconds form; an HTTP date is rare from APIs and ignored)."""
+    value = headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 86_400 else None
+
+
+class ReconnectNow(Exception):
+    """Raised by a session (e.g. a listenKey that no longer exists) to get fresh connections at once:
+    the engine opens new plans, switches to them and resyncs, without a backoff wait."""
 
 
 def error_text(body: bytes | str | None) -> str:
@@ -61,6 +93,12 @@ class StreamPlan:
     `headers` are sent on the HTTP upgrade; `handshake` sends login/subscribe frames after it and
     returns once the server acknowledged them (raising `AuthFailed` on a refusal); `ping_frame` is an
     application-level ping sent every `ping_interval_s` (None: the websocket's own ping frames do).
+
+    `subscribe_more` is asked, whenever the account's orders or balances changed, which frames to send
+    so the socket also covers markets it did not know of at connect time (Bitstamp's channels are per
+    market); it returns nothing when all is covered. `keepalive` runs every `keepalive_interval_s`
+    beside the socket (Coins.ph's listenKey PUT); raising ends the connection. After `max_age_s` the
+    engine switches to fresh connections before the server's own cap closes this one.
     """
 
     name: str
@@ -70,12 +108,20 @@ class StreamPlan:
     handshake: Handshake | None = None
     ping_frame: str | None = None
     ping_interval_s: float = 20.0
+    subscribe_more: Callable[[AccountStore], Awaitable[Sequence[str]]] | None = None
+    keepalive: Callable[[], Awaitable[None]] | None = None
+    keepalive_interval_s: float = 1800.0
+    max_age_s: float | None = None
 
 
 class ExchangeSession(Protocol):
     """The thin async part of an exchange: fresh plans (new nonce, signature, token) for every connect."""
 
     async def plans(self) -> Sequence[StreamPlan]: ...
+
+    async def close(self) -> None:
+        """Release what the exchange keeps for us (Coins.ph's listenKey) when the account stops."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +138,11 @@ class RestClient(Protocol):
     async def fills_since(self, since_ms: int, markets: set[str], assets: set[str]) -> Sequence[Fill]:
         """Fills from `since_ms` on. `markets` had open orders or are configured; `assets` changed
         balance across the gap, so an order placed and filled entirely within it is found too."""
+        ...
+
+    async def refresh(self, request: Refresh) -> Sequence[Event]:
+        """Answer a stream's `Refresh`: the orders, fills or balances it could not carry itself.
+        Exchanges whose streams carry everything return nothing."""
         ...
 
 
@@ -122,6 +173,7 @@ class ExchangeSpec:
     make_session: Callable[[AccountConfig, Credentials, aiohttp.ClientSession], ExchangeSession]
     make_rest: Callable[[AccountConfig, Credentials, aiohttp.ClientSession], RestClient]
     make_simulator: Callable[..., ExchangeSimulator]
+    first_backoff_s: float = 0.5  # the first wait after a lost connection (Bitzoom asks for about 2 s)
     silence_s: float = 30.0  # no frame and no pong for this long: stale, reconnect
     ws_ping_interval_s: float | None = 20.0  # websocket ping frames; None where the exchange pings us
     resync_s: float | None = 300.0  # re-read the REST snapshot this often while live

@@ -10,7 +10,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from streams.events import BalancesEvent, Event, FillEvent, OrdersEvent
+from streams.events import BalancesEvent, Event, FillEvent, OrdersEvent, RawPayload
 from streams.model import Balance, Fill, Order, OrderStatus
 
 _SEEN_FILLS_KEPT = 100_000  # trade ids remembered for de-duplication; far more than a day of fills
@@ -24,15 +24,17 @@ class Changes:
     balances: dict[str, Balance | None] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     fills: list[Fill] = field(default_factory=list)
+    raw: dict[str, str] = field(default_factory=dict)  # channel -> the payload verbatim (RawPayload)
 
     def __bool__(self) -> bool:
-        return bool(self.balances or self.orders or self.fills)
+        return bool(self.balances or self.orders or self.fills or self.raw)
 
     def merge(self, later: Changes) -> None:
         """Fold a later diff into this one (latest value per row wins; fills accumulate)."""
         self.balances.update(later.balances)
         self.orders.update(later.orders)
         self.fills.extend(later.fills)
+        self.raw.update(later.raw)
 
 
 _Fingerprint = tuple[str, Decimal, Decimal, int]
@@ -49,6 +51,7 @@ class AccountStore:
     def __init__(self, *, match_fills_across_sources: bool = False) -> None:
         self.balances: dict[str, Balance] = {}
         self.orders: dict[str, Order] = {}
+        self.raw: dict[str, str] = {}  # channel -> last payload, for exchanges whose fields are unsure
         self.last_fill_ms = 0
         self._match_across = match_fills_across_sources
         self._seen_trade_ids: OrderedDict[str, None] = OrderedDict()
@@ -62,6 +65,9 @@ class AccountStore:
                 return self._apply_orders(event)
             case FillEvent():
                 return self._apply_fill(event.fill)
+            case RawPayload(channel=channel, text=text):
+                self.raw[channel] = text
+                return Changes(raw={channel: text})
         return Changes()
 
     def markets(self) -> set[str]:
@@ -86,6 +92,10 @@ class AccountStore:
         for order in event.orders:
             known = self.orders.get(order.order_id)
             if order.status.is_open:
+                if known is not None and order.updated_ms < known.updated_ms:
+                    # A snapshot that cannot say when an order last changed (Bitstamp's REST gives its
+                    # creation time) does not move it back in time, nor count as a change by that alone.
+                    order = replace(order, updated_ms=known.updated_ms)
                 if known != order:
                     self.orders[order.order_id] = order
                     changes.orders[order.order_id] = order

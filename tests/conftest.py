@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.public_hosts import _never_contact_public_test_hosts  # noqa: F401 - an autouse fixture
+
 
 @pytest.fixture
 def qloop(qapp):

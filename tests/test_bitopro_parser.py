@@ -5,6 +5,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.events import BalancesEvent, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
 from streams.exchanges.bitopro import parser
@@ -121,6 +123,9 @@ def test_unknown_event_is_reported_not_raised():
         '{"event":"ACTIVE_ORDERS","timestamp":1,"data":{"a_b":[{"id":"1","pair":"a_b","status":99}]}}',
         '{"event":"USER_TRADE","timestamp":1,"data":{"side":"bid"}}',
         '{"event":"ACCOUNT_BALANCE","timestamp":1,"data":[]}',
+        '{"event":"ACCOUNT_BALANCE","timestamp":1,"data":{"BTC":{"currency":"BTC","amount":true,"available":"0"}}}',
+        '{"event":"ACCOUNT_BALANCE","timestamp":1,"data":{"BTC":{"currency":"BTC","amount":"1","available":"Infinity"}}}',
+        '{"event":"ACCOUNT_BALANCE","timestamp":"soon","data":{}}',
     ],
 )
 def test_malformed_frames_raise_a_typed_error(frame):
@@ -151,3 +156,30 @@ def test_rest_snapshot_bodies():
     )
     with pytest.raises(MalformedFrame):
         parser.rest_balances('{"error":"Invalid signature"}', 0)
+
+
+_amounts = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from(["1E+3", "-0", "0.000000000000000001", "12345678901234567890.123456789"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6),
+        st.tuples(_amounts, _amounts),
+        max_size=8,
+    ),
+    st.integers(min_value=0, max_value=2**62) | st.integers(min_value=0, max_value=2**40).map(str),
+)
+def test_balance_fast_path_agrees_with_the_general_path(balances, timestamp):
+    """Balance frames are decoded by msgspec for speed; what comes out must be exactly what the
+    general json path makes of the same frame (amounts as strings or JSON numbers)."""
+    data = {c: {"currency": c, "amount": a, "available": v, "stake": "0"} for c, (a, v) in balances.items()}
+    frame = json.dumps({"event": "ACCOUNT_BALANCE", "timestamp": timestamp, "data": data})
+    general = parser.balances_from_stream(json.loads(frame, parse_float=Decimal)["data"], int(timestamp))
+    assert parser.parse(frame) == general
+    for balance in general[0].balances:
+        assert all(type(x) is Decimal for x in (balance.total, balance.available, balance.locked))

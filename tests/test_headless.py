@@ -8,6 +8,10 @@ import sys
 import time
 from decimal import Decimal
 
+import pytest
+
+from streams.exchanges import EXCHANGES
+
 KEYS = {
     "status": {"type", "account", "exchange", "state", "detail", "ts"},
     "balance": {"type", "account", "exchange", "asset", "total", "available", "locked", "ts"},
@@ -55,7 +59,8 @@ def check_line(line):
     for key in AMOUNTS & set(obj):
         assert isinstance(obj[key], str) and "E" not in obj[key] and "e" not in obj[key], obj
         Decimal(obj[key])  # exact decimal strings
-    assert obj["ts"].endswith("Z") and obj["exchange"] == "bitopro" and obj["account"] == "demo-bitopro"
+    assert obj["ts"].endswith("Z") and obj["exchange"] in EXCHANGES
+    assert obj["account"] in (f"demo-{obj['exchange']}", f"sim-{obj['exchange']}")
     if obj["type"] == "order":
         assert obj["status"] in ORDER_STATUSES and obj["side"] in {"buy", "sell"} and "/" in obj["market"]
     if obj["type"] == "fill":
@@ -71,14 +76,17 @@ def test_headless_demo_prints_the_contract_and_exits_after_for():
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 30
     objects = [check_line(line) for line in done.stdout.splitlines()]
-    states = [o["state"] for o in objects if o["type"] == "status"]
-    assert states[:3] == ["connecting", "syncing", "live"] and states[-1] == "offline"
-    balances = {o["asset"]: o for o in objects if o["type"] == "balance"}
-    assert {"BTC", "USDT", "TWD"} <= set(balances)
-    for b in balances.values():
-        assert Decimal(b["total"]) == Decimal(b["available"]) + Decimal(b["locked"])
-    types = {o["type"] for o in objects}
-    assert "order" in types  # the demo account has resting orders from the start
+    assert {o["exchange"] for o in objects} == set(EXCHANGES)  # one demo account per exchange
+    for name in EXCHANGES:
+        mine = [o for o in objects if o["exchange"] == name]
+        states = [o["state"] for o in mine if o["type"] == "status"]
+        assert states[:3] == ["connecting", "syncing", "live"] and states[-1] == "offline", name
+        balances = {o["asset"]: o for o in mine if o["type"] == "balance"}
+        assert {"BTC", "USDT", "TWD"} <= set(balances), name
+        for b in balances.values():
+            assert Decimal(b["total"]) == Decimal(b["available"]) + Decimal(b["locked"])
+        types = {o["type"] for o in mine}
+        assert "order" in types, name  # each demo account has resting orders from the start
     assert done.stderr == ""  # nothing but JSON on stdout, and nothing alarming on stderr
 
 
@@ -95,14 +103,21 @@ def test_headless_stops_cleanly_on_sigterm():
     finally:
         process.kill()
     assert process.returncode == 0, err
-    last = json.loads(rest.splitlines()[-1])
-    assert last["type"] == "status" and last["state"] == "offline"
+    last = {}
+    for line in rest.splitlines():
+        obj = json.loads(line)
+        if obj["type"] == "status":
+            last[obj["account"]] = obj["state"]
+    assert json.loads(rest.splitlines()[-1])["state"] == "offline"
+    assert set(last.values()) == {"offline"} and len(last) == len(EXCHANGES)
 
 
-def test_configured_account_against_a_simulator_process(tmp_path):
+@pytest.mark.parametrize("exchange", sorted(EXCHANGES))
+def test_configured_account_against_a_simulator_process(tmp_path, exchange):
     """The way a user tries a test host: `simulate` in one process, an account pointed at it (keys in
     the real keyring), and `--headless` reading it."""
-    simulator = subprocess.Popen(command("simulate", "bitopro"), stdout=subprocess.PIPE, text=True)
+    account = f"sim-{exchange}"
+    simulator = subprocess.Popen(command("simulate", exchange), stdout=subprocess.PIPE, text=True)
     config = str(tmp_path / "accounts.toml")
     try:
         ws_url = simulator.stdout.readline().split(": ", 1)[1].strip()
@@ -114,9 +129,9 @@ def test_configured_account_against_a_simulator_process(tmp_path):
                 config,
                 "accounts",
                 "add",
-                "sim-1",
+                account,
                 "--exchange",
-                "bitopro",
+                exchange,
                 "--ws-url",
                 ws_url,
                 "--rest-url",
@@ -135,30 +150,30 @@ def test_configured_account_against_a_simulator_process(tmp_path):
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        objects = [json.loads(line) for line in done.stdout.splitlines()]
-        assert {o["account"] for o in objects} == {"sim-1"}
+        objects = [check_line(line) for line in done.stdout.splitlines()]
+        assert {o["account"] for o in objects} == {account}
         assert "live" in [o["state"] for o in objects if o["type"] == "status"]
         assert {"BTC", "USDT"} <= {o["asset"] for o in objects if o["type"] == "balance"}
-        assert (
-            secrets["api_secret"] not in done.stdout + done.stderr + (tmp_path / "accounts.toml").read_text()
-        )
+        seen = done.stdout + done.stderr + (tmp_path / "accounts.toml").read_text()
+        assert not [name for name, secret in secrets.items() if secret in seen]
     finally:
         subprocess.run(
-            command("--config", config, "accounts", "remove", "sim-1"), capture_output=True, timeout=60
+            command("--config", config, "accounts", "remove", account), capture_output=True, timeout=60
         )
         simulator.terminate()
         simulator.wait(timeout=10)
 
 
 def test_verbose_logs_carry_no_secret():
-    from streams.exchanges.bitopro.simulator import BitoProSimulator
-
-    secrets = BitoProSimulator().credentials
+    secrets = [spec.make_simulator().credentials for spec in EXCHANGES.values()]
     done = subprocess.run(
         command("--headless", "--demo", "--for", "2", "-v"), capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert "demo-bitopro: live (streaming)" in done.stderr  # -v really logs
+    for name in EXCHANGES:
+        assert f"demo-{name}: live (streaming)" in done.stderr  # -v really logs
     for text in (done.stdout, done.stderr):
-        assert secrets["api_key"] not in text and secrets["api_secret"] not in text
-        assert "X-BITOPRO" not in text
+        for creds in secrets:
+            for secret in creds.values():
+                assert secret not in text
+        assert "X-BITOPRO" not in text and "passphrase" not in text

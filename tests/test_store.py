@@ -93,3 +93,19 @@ def test_exchanges_with_one_id_kind_do_not_match_by_shape():
 
 def test_unknown_event_changes_nothing():
     assert not AccountStore().apply(UnknownEvent("X"))
+
+
+def test_a_snapshot_without_update_times_does_not_move_an_order_back_in_time():
+    """Bitstamp's REST gives an order's creation time only: re-reading it after the stream reported a
+    later change is no change, and a real change keeps the later time."""
+    store = AccountStore()
+    streamed = replace(order("o1", OrderStatus.PARTIALLY_FILLED, filled="0.2"), updated_ms=5_000)
+    store.apply(OrdersEvent((streamed,), 5_000))
+    from_rest = replace(streamed, updated_ms=1)
+    assert not store.apply(OrdersEvent((from_rest,), 6_000, complete=True))
+    assert store.orders["o1"].updated_ms == 5_000
+    moved = replace(from_rest, filled=D("0.3"))
+    changes = store.apply(OrdersEvent((moved,), 7_000, complete=True))
+    assert changes.orders["o1"] == replace(moved, updated_ms=5_000) == store.orders["o1"]
+    later = replace(moved, updated_ms=8_000)  # a newer time is taken as it is
+    assert store.apply(OrdersEvent((later,), 8_000)).orders["o1"].updated_ms == 8_000

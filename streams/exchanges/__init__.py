@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from streams.exchange import ExchangeSpec
-from streams.exchanges import bitopro
+from streams.exchanges import bitopro, bitstamp, bitzoom, coinw
 
-EXCHANGES: dict[str, ExchangeSpec] = {spec.name: spec for spec in (bitopro.SPEC,)}
+EXCHANGES: dict[str, ExchangeSpec] = {
+    spec.name: spec for spec in (bitopro.SPEC, coinw.SPEC, bitstamp.SPEC, bitzoom.SPEC)
+}

@@ -54,12 +54,24 @@ class SimClient:
         self.path = path
         self.streams = set(streams)
         self.delay_s = 0.0
+        self.duplicate = False  # every frame goes out twice (a retransmitting proxy)
         self._outbox: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     def send(self, text: str) -> None:
         """Queue one frame; it leaves after the delay that was set when it was queued."""
         due = asyncio.get_running_loop().time() + self.delay_s
         self._outbox.put_nowait((due, text))
+        if self.duplicate:
+            self._outbox.put_nowait((due, text))
+
+    def hold(self, on: bool) -> None:
+        """Stop (or resume) sending: frames wait in the outbox, as behind a half-open connection."""
+        if on:
+            self._flowing.clear()
+        else:
+            self._flowing.set()
 
     async def flushed(self) -> None:
         """Return once every frame queued so far has been written to the socket (or dropped)."""
@@ -79,6 +91,7 @@ class SimClient:
             due, text = await self._outbox.get()
             try:
                 if not closed:
+                    await self._flowing.wait()
                     await asyncio.sleep(max(0.0, due - loop.time()))
                     await self.connection.send(text)
             except ConnectionClosed:
@@ -124,7 +137,12 @@ class ExchangeSimulator(ABC):
         self._registry_changed = asyncio.Event()
         self._refusing = False
         self._deaf = False
+        self._half_open = False
+        self._duplicate = False
         self._delay_s = 0.0
+        self._rest_delay_s = 0.0
+        self._throttle_retry_after_s: float | None = None
+        self.rest_throttled = 0  # REST calls answered 429
         self._activity_rng = random.Random(seed)
         self._ws_server: Server | None = None
         self._runner: web.AppRunner | None = None
@@ -205,6 +223,7 @@ class ExchangeSimulator(ABC):
                 await self._activity
             self._activity = None
         if self._ws_server is not None:
+            self.half_open(False)
             self.stop_answering_pings(False)  # a paused socket could not finish its closing handshake
             self._ws_server.close()
             await self._ws_server.wait_closed()
@@ -302,11 +321,13 @@ class ExchangeSimulator(ABC):
         path = _path(connection.request.path)
         client = SimClient(connection, path, self.route(path) or ())
         client.delay_s = self._delay_s
+        client.duplicate = self._duplicate
+        client.hold(self._half_open)
         for frame in self.welcome(client):
             client.send(frame)
         self._clients.add(client)
         self._registry_update()
-        if self._deaf:
+        if self._deaf or self._half_open:
             client.set_deaf(True)
         pump = asyncio.create_task(client.pump())
         try:
@@ -341,6 +362,13 @@ class ExchangeSimulator(ABC):
             self.rest_calls[request.path] += 1
             if self._refusing:
                 return self._rest_error(Refusal(HTTPStatus.SERVICE_UNAVAILABLE, "Service Unavailable"))
+            if self._throttle_retry_after_s is not None:
+                self.rest_throttled += 1
+                response = self._rest_error(Refusal(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests"))
+                response.headers["Retry-After"] = f"{self._throttle_retry_after_s:g}"
+                return response
+            if self._rest_delay_s:
+                await asyncio.sleep(self._rest_delay_s)
             refusal = await self.authenticate_rest(request)
             if refusal is not None:
                 self.rest_auth_failures += 1
@@ -391,6 +419,32 @@ class ExchangeSimulator(ABC):
         self._delay_s = seconds
         for client in self._clients:
             client.delay_s = seconds
+
+    def duplicate_frames(self, on: bool) -> None:
+        """While on, every frame is sent twice in a row."""
+        self._duplicate = on
+        for client in self._clients:
+            client.duplicate = on
+
+    def half_open(self, on: bool) -> None:
+        """While on, the server neither sends nor reads on any socket, yet keeps TCP open: the link
+        that died without a FIN. Only the client's keepalive or silence watchdog can notice."""
+        self._half_open = on
+        for client in self._clients:
+            client.hold(on)
+            client.set_deaf(on or self._deaf)
+
+    def throttle_rest(self, retry_after_s: float | None) -> None:
+        """While set, every REST call is answered 429 with `Retry-After: <retry_after_s>`."""
+        self._throttle_retry_after_s = retry_after_s
+
+    def slow_rest(self, seconds: float) -> None:
+        """Answer every REST call `seconds` late (snapshots then race the stream's events)."""
+        self._rest_delay_s = seconds
+
+    async def expire_session(self) -> None:  # noqa: B027 - optional hook
+        """Expire the exchange's per-session credential (listenKey, websocket token, JWT) now, where the
+        exchange has one; the client must notice and get a new one. Nothing to expire by default."""
 
 
 def _path(target: str) -> str:

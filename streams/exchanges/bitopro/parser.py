@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+import msgspec
+
 from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
@@ -29,8 +31,35 @@ _BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError
 _SIDES = {"buy": Side.BUY, "bid": Side.BUY, "sell": Side.SELL, "ask": Side.SELL}
 
 
+class _WireBalance(msgspec.Struct):
+    currency: str
+    amount: Decimal
+    available: Decimal
+
+
+class _BalanceFrame(msgspec.Struct):
+    event: str
+    timestamp: int
+    data: dict[str, _WireBalance]
+
+
+# Balance frames carry every currency (~50) on every change: decoded straight into typed structs in C,
+# with amounts as exact Decimals (strings or JSON numbers; never a float). strict=False accepts the
+# protocol's numbers-as-strings. Any surprise falls back to the general path below for its error text.
+_decode_balances = msgspec.json.Decoder(_BalanceFrame, strict=False).decode
+_ZERO = Decimal(0)
+
+
 def parse(frame: str) -> list[Event]:
     """One websocket frame -> its events."""
+    if '"ACCOUNT_BALANCE"' in frame:
+        try:
+            fast = _decode_balances(frame)
+        except msgspec.DecodeError:
+            pass
+        else:
+            if fast.event == "ACCOUNT_BALANCE":
+                return [BalancesEvent(tuple(map(_wire_balance, fast.data.values())), fast.timestamp)]
     msg = _load(frame)
     name = msg.get("event")
     if not isinstance(name, str):
@@ -82,6 +111,14 @@ def balance(item: Mapping[str, Any]) -> Balance:
     available = _dec(item["available"])
     locked = total - available
     return Balance(str(item["currency"]).upper(), total, available, locked if locked > 0 else Decimal(0))
+
+
+def _wire_balance(item: _WireBalance) -> Balance:
+    total, available = item.amount, item.available
+    if not (total.is_finite() and available.is_finite()):
+        raise MalformedFrame(f"ACCOUNT_BALANCE: not a finite amount for {item.currency!r}")
+    locked = total - available
+    return Balance(item.currency.upper(), total, available, locked if locked > 0 else _ZERO)
 
 
 def order(item: Mapping[str, Any]) -> Order:

@@ -7,12 +7,14 @@ from collections.abc import Sequence
 import aiohttp
 
 from streams.config import AccountConfig
-from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, Snapshot, error_text
+from streams.events import Event, Refresh
+from streams.exchange import Credentials, Snapshot, http_failure
 from streams.exchanges.bitopro import parser, signer
 from streams.model import Fill, now_ms
 
 REST_URL = "https://api.bitopro.com/v3"
 _TRADES_LIMIT = 1000  # the documented maximum page size
+_AUTH_STATUSES = (401, 403, 409)  # 409: the nonce (our clock) is outside BitoPro's window
 
 
 class BitoProRest:
@@ -46,12 +48,17 @@ class BitoProRest:
             fills.extend(f for f in parser.rest_trades(body, pair) if f.time_ms >= since_ms)
         return fills
 
+    async def refresh(self, request: Refresh) -> Sequence[Event]:
+        """Never asked: BitoPro's streams carry balances, orders and trades themselves."""
+        return ()
+
     async def _trading_pairs(self) -> list[str]:
         """The exchange's pairs (public endpoint, fetched once per session)."""
         if self._pairs is None:
             async with self._http.get(self._base + "/provisioning/trading-pairs") as response:
                 if response.status != 200:
-                    raise ExchangeUnavailable(f"/provisioning/trading-pairs: HTTP {response.status}")
+                    body = await response.text()
+                    raise http_failure("trading pairs", response.status, body, response.headers, ())
                 self._pairs = parser.rest_trading_pairs(await response.text())
         return self._pairs
 
@@ -60,10 +67,8 @@ class BitoProRest:
         headers = signer.headers(c["api_key"], c["api_secret"], c["email"], self._nonces.next(now_ms()))
         async with self._http.get(self._base + path, params=params, headers=headers) as response:
             body = await response.text()
-            if response.status in (401, 403, 409):
-                raise AuthFailed(f"HTTP {response.status}: {error_text(body)}")
             if response.status != 200:
-                raise ExchangeUnavailable(f"{path}: HTTP {response.status}: {error_text(body)}")
+                raise http_failure(path, response.status, body, response.headers, _AUTH_STATUSES)
             return body
 
 

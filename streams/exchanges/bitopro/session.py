@@ -34,6 +34,9 @@ class BitoProSession:
             for stream in STREAMS
         ]
 
+    async def close(self) -> None:
+        """Nothing to release: BitoPro keeps no per-client state for its streams."""
+
     def _headers(self) -> dict[str, str]:
         c = self._credentials
         return signer.headers(c["api_key"], c["api_secret"], c["email"], self._nonces.next(now_ms()))
