@@ -26,14 +26,16 @@ IGNORED = shutil.ignore_patterns(
 
 
 def source_files() -> set[str]:
-    """Every file the packages should ship: modules and package data (not README images)."""
+    """Every file in the package directories: modules and package data alike, so a data file added
+    without a package-data entry fails here. Only the README's screenshots stay out of the wheel."""
     found = set()
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*"):
             if "__pycache__" in path.parts or not path.is_file():
                 continue
-            if path.suffix == ".py" or path.suffix == ".svg":
-                found.add(path.relative_to(ROOT).as_posix())
+            if package == "resources" and path.name.startswith("screenshot-"):
+                continue
+            found.add(path.relative_to(ROOT).as_posix())
     return found
 
 
