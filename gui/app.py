@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from gui.controller import AccountController
 from gui.main_window import APPLICATION, ORGANISATION, MainWindow
+from gui.notifications import Notifications
 from gui.style import app_icon
 from streams.app import EntriesFactory
 from streams.engine import Timing
@@ -63,6 +64,7 @@ async def _main(app: QApplication, entries_factory: EntriesFactory, timing: Timi
             async with entries_factory() as entries:
                 controllers = [AccountController(entry, timing=timing) for entry in entries]
                 window = MainWindow(controllers)
+                notifications = Notifications(window, controllers)  # Fills tab, tray, notifications
                 window.closed.connect(closing.set)
                 window.show()
                 for controller in controllers:
@@ -73,6 +75,7 @@ async def _main(app: QApplication, entries_factory: EntriesFactory, timing: Timi
                     for controller in controllers:
                         controller.stop()
                     await asyncio.gather(*(c.stopped() for c in controllers))
+                    await notifications.aclose()
                     window.close()  # saves geometry and tab when Ctrl+C, not the window, ended it
     finally:
         app.aboutToQuit.disconnect(closing.set)

@@ -295,7 +295,7 @@ class AccountRunner:
                 user_agent_header="account-monitor",
             )
         except InvalidStatus as exc:
-            raise _classify_refusal(exc) from None
+            raise _classify_refusal(exc, plan.refused) from None
         try:
             if plan.handshake is not None:
                 async with asyncio.timeout(self.timing.open_timeout_s):
@@ -512,10 +512,17 @@ async def _first_failure(
             raise _ConnectionLost(f"stream {next(iter(done)).get_name()} ended")
 
 
-def _classify_refusal(exc: InvalidStatus) -> Exception:
-    """A refused websocket upgrade: 4xx (but 429) means the credentials or the clock; else transient."""
+def _classify_refusal(
+    exc: InvalidStatus, refused: Callable[[int, str], Exception | None] | None = None
+) -> Exception:
+    """A refused websocket upgrade: the plan's own reading if it has one; else 4xx (but 429) means the
+    credentials or the clock, anything else is transient."""
     status = exc.response.status_code
-    text = f"HTTP {status}: {error_text(exc.response.body)}"
+    reason = error_text(exc.response.body)
+    mine = refused(status, reason) if refused is not None else None
+    if mine is not None:
+        return mine
+    text = f"HTTP {status}: {reason}"
     if 400 <= status < 500 and status != 429:
         return AuthFailed(text)
     return ExchangeUnavailable(text)

@@ -99,6 +99,10 @@ class StreamPlan:
     market); it returns nothing when all is covered. `keepalive` runs every `keepalive_interval_s`
     beside the socket (Coins.ph's listenKey PUT); raising ends the connection. After `max_age_s` the
     engine switches to fresh connections before the server's own cap closes this one.
+
+    `refused(status, text)` classifies a refused upgrade where the default (4xx: credentials, so a slow
+    auth retry; else transient) is wrong for this URL, e.g. a Coins.ph listenKey that expired: return
+    the exception to end the attempt with, or None for the default.
     """
 
     name: str
@@ -112,6 +116,7 @@ class StreamPlan:
     keepalive: Callable[[], Awaitable[None]] | None = None
     keepalive_interval_s: float = 1800.0
     max_age_s: float | None = None
+    refused: Callable[[int, str], Exception | None] | None = None
 
 
 class ExchangeSession(Protocol):

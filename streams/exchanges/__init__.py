@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from streams.exchange import ExchangeSpec
-from streams.exchanges import bitopro, bitstamp, bitzoom, coinw
+from streams.exchanges import bitopro, bitstamp, bitzoom, coinsph, coinw
 
 EXCHANGES: dict[str, ExchangeSpec] = {
-    spec.name: spec for spec in (bitopro.SPEC, coinw.SPEC, bitstamp.SPEC, bitzoom.SPEC)
+    spec.name: spec for spec in (bitopro.SPEC, coinw.SPEC, coinsph.SPEC, bitstamp.SPEC, bitzoom.SPEC)
 }
