@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from streams.exchanges import EXCHANGES
+from tests.notify_bus import NotifyWatcher
 from tests.test_headless import AMOUNTS, KEYS, ORDER_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,8 +133,10 @@ print(json.dumps({"width": image.width(), "height": image.height(), "colours": l
 
 def check_window(command: list[str], env: dict[str, str], cwd: Path, screenshot: Path) -> dict[str, int]:
     """Open `command --demo` on the current X display, wait until the engine says live and the
-    window is mapped with its icon, screenshot it, then SIGTERM: it must close cleanly (exit 0)."""
+    window is mapped with its icon, screenshot it, wait for a fill notification to reach the
+    notification daemon over the session bus, then SIGTERM: it must close cleanly (exit 0)."""
     log = cwd / "window-stderr.log"
+    watcher = NotifyWatcher().start()
     with log.open("w") as err:
         proc = subprocess.Popen(
             [*command, "--demo", "-v"], stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd
@@ -171,11 +174,21 @@ def check_window(command: list[str], env: dict[str, str], cwd: Path, screenshot:
         seen = json.loads(grabbed.stdout)
         assert seen["colours"] > 20, seen  # text and tables, not a blank or black window
         assert seen["live_pixels"] > 10, seen  # the green state light of a live account
+
+        def notified() -> list[str]:
+            alive()
+            return [c.summary for c in watcher.snapshot() if c.app_name == "account-monitor"]
+
+        # desktop-notifier's backend and data are loaded at run time: a bundle without them fails here.
+        seen["notifications"] = len(wait_for(notified, 90, "a fill notification on the session bus"))
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
+        watcher.close()
     assert code == 0, log.read_text()[-2000:]
     # Closing saved the window's geometry where the README says (QSettings, XDG config dir).
     settings = Path(env["XDG_CONFIG_HOME"]) / "account-monitor" / "account-monitor.conf"
     assert "geometry" in settings.read_text(), settings
+    # ... and the fill ledger where the README says (platformdirs' user data dir).
+    assert (Path(env["XDG_DATA_HOME"]) / "account-monitor" / "fills.sqlite3").is_file()
     return seen

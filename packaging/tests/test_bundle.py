@@ -69,7 +69,9 @@ def test_startup_time_to_first_json_line(appdir, env, tmp_path):
 def test_window_opens_with_icon_and_closes_on_sigterm(appdir, env, tmp_path):
     shot = DIST / "screenshot-bundle.png"
     seen = check_window([str(appdir / "AppRun")], env, tmp_path, shot)
-    report(f"bundle: window {seen['width']}x{seen['height']} screenshot in {shot}")
+    report(
+        f"bundle: window {seen['width']}x{seen['height']}, {seen['notifications']} notification(s), screenshot in {shot}"
+    )
 
 
 def test_keys_go_to_the_secret_service(appdir, env, tmp_path):

@@ -75,7 +75,7 @@ def test_wheel_installs_and_runs_headless_and_in_a_window(dists, tmp_path):
     times = [time_to_first_line(["account-monitor"], env, tmp_path) for _ in range(3)]
     report("wheel venv: start to first JSON line, 3 runs: " + ", ".join(f"{t:.2f} s" for t in times))
     seen = check_window(["account-monitor"], env, tmp_path, ROOT / "dist" / "screenshot-wheel.png")
-    report(f"wheel venv: window {seen['width']}x{seen['height']}")
+    report(f"wheel venv: window {seen['width']}x{seen['height']}, {seen['notifications']} notification(s)")
 
 
 def test_sdist_installs_and_runs_headless(dists, tmp_path):
