@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QModelIndex, QObject
 
 from gui.columns import Column, ColumnsModel
 from gui.controller import AccountController
@@ -34,13 +34,28 @@ _UPDATED = len(ACCOUNT_COLUMNS) - 1
 
 
 class AccountsModel(ColumnsModel[AccountController]):
-    """Fixed rows (the accounts never change while the app runs); cells follow each controller."""
+    """One row per account, in tab order; rows come and go as the accounts dialog adds or removes
+    accounts. Cells follow each controller."""
 
     def __init__(self, controllers: Sequence[AccountController], parent: QObject | None = None) -> None:
         super().__init__(ACCOUNT_COLUMNS, parent)
         self._controllers = list(controllers)
         for controller in self._controllers:
             controller.status.connect(self._repaint)
+
+    def add(self, controller: AccountController, row: int | None = None) -> None:
+        row = len(self._controllers) if row is None else row
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._controllers.insert(row, controller)
+        self.endInsertRows()
+        controller.status.connect(self._repaint)
+
+    def remove(self, controller: AccountController) -> None:
+        row = self._controllers.index(controller)
+        controller.status.disconnect(self._repaint)
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._controllers[row]
+        self.endRemoveRows()
 
     def _repaint(self) -> None:
         """A state changed: repaint every row (a handful of accounts; cheaper than finding the one)."""

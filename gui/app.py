@@ -13,10 +13,12 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from gui.account_manager import AccountManager
 from gui.controller import AccountController
 from gui.main_window import APPLICATION, ORGANISATION, MainWindow
 from gui.notifications import Notifications
@@ -25,10 +27,13 @@ from streams.app import EntriesFactory
 from streams.engine import Timing
 
 
-def run_gui(entries_factory: EntriesFactory, *, timing: Timing | None = None) -> int:
+def run_gui(
+    entries_factory: EntriesFactory, *, timing: Timing | None = None, config_path: Path | None = None
+) -> int:
     """Show the window until the user closes it; returns the process exit code. `entries_factory()`
     is entered on the loop (e.g. `demo_accounts`, whose simulators then run on it too); what it
-    raises (a ConfigError, say) propagates to the caller."""
+    raises (a ConfigError, say) propagates to the caller. With `config_path`, Accounts > Manage
+    accounts edits that file and the tabs follow (and with no account yet, the dialog opens at once)."""
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
@@ -44,7 +49,7 @@ def run_gui(entries_factory: EntriesFactory, *, timing: Timing | None = None) ->
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            main = loop.create_task(_main(app, entries_factory, timing))
+            main = loop.create_task(_main(app, entries_factory, timing, config_path))
             try:
                 return loop.run_until_complete(main)
             except RuntimeError:
@@ -56,7 +61,9 @@ def run_gui(entries_factory: EntriesFactory, *, timing: Timing | None = None) ->
         asyncio.set_event_loop(None)
 
 
-async def _main(app: QApplication, entries_factory: EntriesFactory, timing: Timing | None) -> int:
+async def _main(
+    app: QApplication, entries_factory: EntriesFactory, timing: Timing | None, config_path: Path | None
+) -> int:
     closing = asyncio.Event()
     app.aboutToQuit.connect(closing.set)
     try:
@@ -66,15 +73,21 @@ async def _main(app: QApplication, entries_factory: EntriesFactory, timing: Timi
                 window = MainWindow(controllers)
                 notifications = Notifications(window, controllers)  # Fills tab, tray, notifications
                 window.closed.connect(closing.set)
+                manager = AccountManager(window, config_path, timing) if config_path else None
+                window.manage_accounts_action.setEnabled(manager is not None)
                 window.show()
                 for controller in controllers:
                     controller.start()
+                if manager is not None and not controllers:
+                    manager.open_dialog()
                 try:
                     await closing.wait()
                 finally:
-                    for controller in controllers:
+                    if manager is not None:
+                        await manager.close()
+                    for controller in window.controllers:  # the dialog may have added or removed some
                         controller.stop()
-                    await asyncio.gather(*(c.stopped() for c in controllers))
+                    await asyncio.gather(*(c.stopped() for c in window.controllers))
                     await notifications.aclose()
                     window.close()  # saves geometry and tab when Ctrl+C, not the window, ended it
     finally:

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QIcon
 
+from gui.privacy import HIDDEN, amounts_hidden, privacy
 from gui.style import STALE_TEXT
 
 T = TypeVar("T")
@@ -26,7 +27,8 @@ _STALE_TIP = "Last known value: the connection is not live"
 @dataclass(frozen=True, slots=True)
 class Column(Generic[T]):
     """One column: its title, the text shown, the value sorted on (a Decimal stays a Decimal) and,
-    optionally, colour, tooltip and icon. `numeric` columns are right-aligned so digits line up."""
+    optionally, colour, tooltip and icon. `numeric` columns are right-aligned so digits line up, and
+    they are the amounts: privacy mode (`gui.privacy`) masks their text."""
 
     title: str
     text: Callable[[T], str]
@@ -44,6 +46,7 @@ class ColumnsModel(QAbstractTableModel, Generic[T]):
         super().__init__(parent)
         self.columns = tuple(columns)
         self._stale = False
+        privacy().changed.connect(self._privacy_changed)
 
     def row_count(self) -> int:
         raise NotImplementedError
@@ -76,6 +79,15 @@ class ColumnsModel(QAbstractTableModel, Generic[T]):
             [Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole],
         )
 
+    def _privacy_changed(self) -> None:
+        """Amounts were hidden or shown again: repaint every row's text (no re-sort: values are the same)."""
+        if self.row_count():
+            self.dataChanged.emit(
+                self.index(0, 0),
+                self.index(self.row_count() - 1, len(self.columns) - 1),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+
     # ------------------------------------------------------------------ Qt model interface
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -90,7 +102,7 @@ class ColumnsModel(QAbstractTableModel, Generic[T]):
         column = self.columns[index.column()]
         value = self.value(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(value)
+            return HIDDEN if column.numeric and amounts_hidden() else column.text(value)
         if role == SORT_ROLE:
             return column.sort_key(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:

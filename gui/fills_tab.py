@@ -97,13 +97,19 @@ class FillsTab(QWidget):
 
     settings_requested = Signal()
 
+    def add_account(self, account: str, name: str) -> None:
+        """An account added while the app runs joins the account filter."""
+        self._names[account] = name
+        if self.account_filter.findData(account) < 0:
+            self.account_filter.addItem(name, account)
+
     def __init__(
         self, ledger: FillLedger, accounts: Sequence[tuple[str, str]], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.ledger: FillLedger | None = ledger
-        names = dict(accounts)
-        self.model = HistoryModel(lambda account: names.get(account, account), self)
+        self._names = dict(accounts)
+        self.model = HistoryModel(lambda account: self._names.get(account, account), self)
         self.account_filter = QComboBox()
         self.account_filter.addItem("All accounts", ALL)
         for account, name in accounts:

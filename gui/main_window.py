@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QStyle, QTabWidget, QWidget
 
 from gui.account_tab import AccountTab
 from gui.controller import AccountController
 from gui.overview_tab import OverviewTab
+from gui.privacy import SHORTCUT as PRIVACY_SHORTCUT
+from gui.privacy import privacy
 from gui.style import STATE_ICON_SIZE, state_icon
 from gui.text import STATE_TEXT
 from streams.model import now_ms
@@ -22,6 +24,9 @@ OVERVIEW_KEY = "overview"  # the saved tab is a key, not an index: accounts may 
 
 class MainWindow(QMainWindow):
     closed = Signal()  # the user closed the window: the app stops the runners and quits
+    manage_accounts_requested = Signal()  # Accounts > Manage accounts: the app opens the accounts dialog
+    account_added = Signal(object)  # an AccountController got a tab while the app runs
+    account_removed = Signal(str)  # an account id lost its tab
 
     def __init__(
         self,
@@ -45,6 +50,7 @@ class MainWindow(QMainWindow):
         self._refresh_tab_icons()
         self.overview.account_activated.connect(self._show_account)
         self.setCentralWidget(self.tabs)
+        self._build_menus()
         self.resize(1180, 760)
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
@@ -55,6 +61,54 @@ class MainWindow(QMainWindow):
 
     def account_tab(self, account_id: str) -> AccountTab:
         return next(tab for tab in self.account_tabs if tab.controller.account_id == account_id)
+
+    def add_account(self, controller: AccountController, position: int | None = None) -> AccountTab:
+        """A tab for an account added (or changed) while the app runs; `position` among the accounts."""
+        position = len(self.account_tabs) if position is None else position
+        tab = AccountTab(controller)
+        self.controllers.insert(position, controller)
+        self.account_tabs.insert(position, tab)
+        self.tabs.insertTab(position + 1, tab, controller.title)
+        self.overview.add_tab(tab, position)
+        controller.status.connect(self._refresh_tab_icons)
+        self._refresh_tab_icons()
+        self.account_added.emit(controller)
+        return tab
+
+    def remove_account(self, account_id: str) -> int:
+        """Take an account's tab away (its controller must be stopped); returns where it was."""
+        tab = self.account_tab(account_id)
+        position = self.account_tabs.index(tab)
+        tab.controller.status.disconnect(self._refresh_tab_icons)
+        self.overview.remove_tab(tab)
+        self.tabs.removeTab(self.tabs.indexOf(tab))
+        del self.account_tabs[position], self.controllers[position]
+        tab.deleteLater()
+        self.account_removed.emit(account_id)
+        return position
+
+    def _build_menus(self) -> None:
+        accounts = self.menuBar().addMenu("&Accounts")
+        self.manage_accounts_action = QAction("&Manage accounts…", self)
+        self.manage_accounts_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.manage_accounts_action.triggered.connect(self.manage_accounts_requested)
+        accounts.addAction(self.manage_accounts_action)
+        view = self.menuBar().addMenu("&View")
+        switch = privacy()
+        switch.restore(self.settings)
+        self.privacy_action = QAction("&Hide amounts", self)
+        self.privacy_action.setCheckable(True)
+        self.privacy_action.setChecked(switch.hidden)
+        self.privacy_action.setShortcut(QKeySequence(PRIVACY_SHORTCUT))
+        self.privacy_action.setToolTip("Privacy mode: hide every balance, order and fill amount")
+        self.privacy_action.toggled.connect(lambda on: switch.set_hidden(on, self.settings))
+        switch.changed.connect(self._privacy_changed)
+        view.addAction(self.privacy_action)
+        self._privacy_changed(switch.hidden)
+
+    def _privacy_changed(self, hidden: bool) -> None:
+        self.privacy_action.setChecked(hidden)
+        self.setWindowTitle("Account Monitor — amounts hidden" if hidden else "Account Monitor")
 
     def tick(self) -> None:
         """Every second: ages ('updated N s ago') move on by themselves."""
@@ -70,7 +124,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_tab_icons(self) -> None:
         warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        for index, tab in enumerate(self.account_tabs, start=1):
+        for tab in self.account_tabs:
+            index = self.tabs.indexOf(tab)
             controller = tab.controller
             status = controller.last_status
             icon: QIcon = warning if controller.error else state_icon(status.state)

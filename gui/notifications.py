@@ -20,9 +20,10 @@ from gui.controller import AccountController
 from gui.fills_tab import FillsTab
 from gui.main_window import MainWindow
 from gui.notify_settings import NotificationSettings
+from gui.privacy import HIDDEN, amounts_hidden
 from gui.settings_dialog import NotificationSettingsDialog
 from gui.tray import Tray
-from streams.alerts import AlertPolicy
+from streams.alerts import AlertPolicy, num
 from streams.ledger import FillLedger, default_ledger_path
 from streams.notifier import DesktopSender, FillNotifier, Sender
 
@@ -51,7 +52,11 @@ class Notifications(QObject):
         self.names = {c.account_id: display_name(c) for c in self.controllers}
         self.settings = NotificationSettings(settings if settings is not None else window.settings)
         self.ledger = FillLedger(ledger_path or default_ledger_path())
-        policy = AlertPolicy(lambda a: self.names.get(a, a), self.settings.load)
+        policy = AlertPolicy(
+            lambda a: self.names.get(a, a),
+            self.settings.load,
+            amount_text=lambda amount: HIDDEN if amounts_hidden() else num(amount),  # privacy mode
+        )
         self.notifier = FillNotifier(
             self.ledger,
             policy,
@@ -65,18 +70,34 @@ class Notifications(QObject):
         self.fills_tab.settings_requested.connect(self.edit_settings)
         window.tabs.addTab(self.fills_tab, "Fills")
         for controller in self.controllers:
-            spec = controller.entry.spec
-            self.notifier.add_account(
-                controller.account_id, match_across=bool(spec and spec.match_fills_across_sources)
-            )
-            account = controller.account_id
-            controller.status.connect(lambda update, a=account: self.notifier.update(a, update))
-            controller.changed.connect(lambda update, a=account: self.notifier.update(a, update))
+            self._follow(controller)
         self.tray = Tray(self.controllers, self.names, self)
+        window.account_added.connect(self._added)
+        window.account_removed.connect(self._removed)
         self.tray.show_requested.connect(self.show_window)
         self.tray.quit_requested.connect(self.quit)
         self._quitting = False
         window.installEventFilter(self)
+
+    def _follow(self, controller: AccountController) -> None:
+        spec = controller.entry.spec
+        account = controller.account_id
+        self.notifier.add_account(account, match_across=bool(spec and spec.match_fills_across_sources))
+        controller.status.connect(lambda update, a=account: self.notifier.update(a, update))
+        controller.changed.connect(lambda update, a=account: self.notifier.update(a, update))
+
+    def _added(self, controller: AccountController) -> None:
+        """An account added (or re-created after an edit) from the accounts dialog while running."""
+        self.controllers.append(controller)
+        self.names[controller.account_id] = display_name(controller)
+        self._follow(controller)
+        self.fills_tab.add_account(controller.account_id, self.names[controller.account_id])
+        self.tray.add(controller)
+
+    def _removed(self, account_id: str) -> None:
+        """Its fills stay in the history; it leaves the tray and the list of running accounts."""
+        self.controllers = [c for c in self.controllers if c.account_id != account_id]
+        self.tray.remove(account_id)
 
     # ------------------------------------------------------------------ window
 

@@ -55,9 +55,27 @@ class OverviewTab(QWidget):
         layout.addWidget(split)
 
         for tab in self._tabs:
-            tab.balances_applied.connect(self.refresh_totals)
-            tab.controller.status.connect(self._refresh_stale)
+            self._watch(tab)
         self.refresh_totals()
+
+    def add_tab(self, tab: AccountTab, row: int | None = None) -> None:
+        """An account added while the app runs (accounts dialog): a row, and its balances in the totals."""
+        row = len(self._tabs) if row is None else row
+        self._tabs.insert(row, tab)
+        self.accounts_model.add(tab.controller, row)
+        self._watch(tab)
+        self.refresh_totals()
+
+    def remove_tab(self, tab: AccountTab) -> None:
+        tab.balances_applied.disconnect(self.refresh_totals)
+        tab.controller.status.disconnect(self._refresh_stale)
+        self._tabs.remove(tab)
+        self.accounts_model.remove(tab.controller)
+        self.refresh_totals()
+
+    def _watch(self, tab: AccountTab) -> None:
+        tab.balances_applied.connect(self.refresh_totals)
+        tab.controller.status.connect(self._refresh_stale)
 
     def refresh_totals(self) -> None:
         """Re-sum every account's shown balances; the totals model gets a diff like any other."""

@@ -97,6 +97,17 @@ class Tray(QObject):
         if self.available:
             self.icon.show()
 
+    def add(self, controller: AccountController) -> None:
+        self.controllers.append(controller)
+        controller.status.connect(self.refresh)
+        self.refresh()
+
+    def remove(self, account_id: str) -> None:
+        for controller in [c for c in self.controllers if c.account_id == account_id]:
+            controller.status.disconnect(self.refresh)
+            self.controllers.remove(controller)
+        self.refresh()
+
     def tooltip(self) -> str:
         lines = ["Account Monitor"]
         for c in self.controllers:

@@ -93,7 +93,9 @@ class FillText:
     full: bool
 
 
-def describe(fill: Fill, order: Order | None, filled_after: Decimal | None) -> FillText:
+def describe(
+    fill: Fill, order: Order | None, filled_after: Decimal | None, num: Callable[[Decimal], str] = num
+) -> FillText:
     """'Filled: BUY 0.5 BTC/USDT @ 64,210.5' or 'Partially filled: BUY 0.2 of 0.5 BTC/USDT @ ...'.
 
     Without an order view (one never seen) the fill is all we know: it reads as filled by its amount."""
@@ -109,7 +111,7 @@ def describe(fill: Fill, order: Order | None, filled_after: Decimal | None) -> F
     )
 
 
-def fill_details(fill: Fill) -> str:
+def fill_details(fill: Fill, num: Callable[[Decimal], str] = num) -> str:
     """The notification body: this fill's own amount, time and fee, and the late marker."""
     at = datetime.fromtimestamp(fill.time_ms / 1000).strftime("%H:%M:%S")
     text = f"This fill: {num(fill.amount)} at {at}, fee {num(fill.fee)} {fill.fee_asset}".rstrip()
@@ -132,7 +134,8 @@ class _Bucket:
 
 class AlertPolicy:
     """The decisions for all accounts. `name_of(account)` -> 'BitoPro main'; `settings_of(account)`
-    -> the account's current `AlertSettings` (read at decision time, so a change applies at once)."""
+    -> the account's current `AlertSettings` (read at decision time, so a change applies at once).
+    `amount_text` formats every amount (privacy mode passes one that hides them)."""
 
     def __init__(
         self,
@@ -142,8 +145,10 @@ class AlertPolicy:
         settle_ms: int = SETTLE_MS,
         burst_count: int = BURST_COUNT,
         burst_window_ms: int = BURST_WINDOW_MS,
+        amount_text: Callable[[Decimal], str] = num,
     ) -> None:
         self.name_of = name_of
+        self.amount_text = amount_text
         self.settings_of = settings_of
         self.settle_ms = settle_ms
         self.burst_count = burst_count
@@ -215,7 +220,7 @@ class AlertPolicy:
         filled_after = None
         if order is not None:
             filled_after = min(order.amount, waiting.expected)
-        text = describe(fill, order, filled_after)
+        text = describe(fill, order, filled_after, self.amount_text)
         settings = self.settings_of(account)
         if (
             settings.notify_on is NotifyOn.OFF
@@ -231,7 +236,7 @@ class AlertPolicy:
                 Alert(
                     account,
                     f"{text.headline} on {self.name_of(account)}",
-                    fill_details(fill),
+                    fill_details(fill, self.amount_text),
                     (fill.trade_id,),
                     settings.sound,
                 )
@@ -247,7 +252,8 @@ class AlertPolicy:
         name = self.name_of(account)
         if len(items) == 1:
             fill, text = items[0]
-            return Alert(account, f"{text.headline} on {name}", fill_details(fill), (fill.trade_id,), sound)
+            details = fill_details(fill, self.amount_text)
+            return Alert(account, f"{text.headline} on {name}", details, (fill.trade_id,), sound)
         lines = [text.headline + (" (late)" if fill.late else "") for fill, text in items[:SUMMARY_LINES]]
         if len(items) > SUMMARY_LINES:
             lines.append(f"… and {len(items) - SUMMARY_LINES} more")

@@ -30,9 +30,12 @@ starts the simulators on the running loop; leaving it stops them)."""
 
 
 def configured_accounts(path: Path) -> list[AccountEntry]:
-    """Accounts from the config file with their keyring secrets. Raises ConfigError for a bad file."""
+    """The enabled accounts from the config file with their keyring secrets. Raises ConfigError for a
+    bad file."""
     entries = []
     for account in load_config(path):
+        if not account.enabled:
+            continue
         spec = EXCHANGES.get(account.exchange)
         if spec is None:
             entries.append(AccountEntry(account, None, error=f"{account.exchange} is not supported yet"))

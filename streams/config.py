@@ -23,7 +23,7 @@ SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "bitzoom": ("jwt",),
 }
 KNOWN_EXCHANGES = tuple(SECRET_FIELDS)
-_KEYS = {"id", "exchange", "label", "ws_url", "rest_url", "markets"}
+_KEYS = {"id", "exchange", "label", "ws_url", "rest_url", "markets", "enabled"}
 
 
 class ConfigError(Exception):
@@ -38,6 +38,7 @@ class AccountConfig:
     ws_url: str | None = None
     rest_url: str | None = None
     markets: tuple[str, ...] = ()
+    enabled: bool = True  # a disabled account stays in the file but is not run (no tab, no JSON lines)
 
     @property
     def title(self) -> str:
@@ -89,6 +90,8 @@ def _account(path: Path, number: int, table: object) -> AccountConfig:
     for key in ("label", "ws_url", "rest_url"):
         if key in table and not isinstance(table[key], str):
             raise ConfigError(f"{where}: {key!r} must be a string")
+    if not isinstance(table.get("enabled", True), bool):
+        raise ConfigError(f"{where}: 'enabled' must be true or false")
     markets = table.get("markets", [])
     if not isinstance(markets, list) or not all(isinstance(m, str) for m in markets):
         raise ConfigError(f"{where}: 'markets' must be a list of strings such as [\"BTC/USDT\"]")
@@ -99,6 +102,7 @@ def _account(path: Path, number: int, table: object) -> AccountConfig:
         ws_url=table.get("ws_url"),
         rest_url=table.get("rest_url"),
         markets=tuple(m.upper() for m in markets),
+        enabled=table.get("enabled", True),
     )
 
 
@@ -113,6 +117,8 @@ def save_config(path: Path, accounts: list[AccountConfig]) -> None:
             table["rest_url"] = account.rest_url
         if account.markets:
             table["markets"] = list(account.markets)
+        if not account.enabled:
+            table["enabled"] = False  # written only when false: files of older versions stay as they were
         tables.append(table)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")

@@ -46,6 +46,7 @@ from streams.exchange import (
     error_text,
 )
 from streams.model import State, Status, now_ms
+from streams.redaction import redact
 from streams.store import AccountStore, Changes
 
 log = logging.getLogger(__name__)
@@ -488,6 +489,7 @@ class AccountRunner:
                 watcher.set()
 
     def _set(self, state: State, detail: str) -> None:
+        detail = redact(detail)  # an exchange may echo a key or token back in its error text
         if self.status.state is state and self.status.detail == detail:
             return
         since = self.status.since_ms if self.status.state is state else now_ms()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from streams.events import BalancesEvent, Event, OrdersEvent, Refresh
 from streams.model import Fill
+from streams.redaction import register_secret
 
 if TYPE_CHECKING:
     import aiohttp
@@ -153,9 +154,13 @@ class RestClient(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """The secrets of one account, as stored in the keyring. `repr` never shows them."""
+    """The secrets of one account, as stored in the keyring. `repr` never shows them, and making one
+    registers its values with the redactor, so no log line or crash message can show them either."""
 
     values: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        register_secret(*self.values.values())
 
     def __getitem__(self, name: str) -> str:
         return self.values[name]
@@ -184,3 +189,4 @@ class ExchangeSpec:
     resync_s: float | None = 300.0  # re-read the REST snapshot this often while live
     balances_polled_s: float | None = None  # set where balances come only from REST polling
     match_fills_across_sources: bool = False  # stream and REST give one fill different ids
+    token_kinds: tuple[str, ...] = ()  # short-lived tokens it keeps in the keyring (removed with the account)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import keyring
 
-from streams.credentials import SERVICE
+from streams.credentials import TOKEN_SERVICE
 from streams.exchanges.bitstamp.token_store import WsToken, username
 from streams.model import now_ms
 from tests.test_headless import KEYS
@@ -55,7 +55,7 @@ def test_configured_bitstamp_account_against_a_simulator_process(tmp_path):
         assert "configured market NOPE/USD is not listed by Bitstamp" in done.stderr
         for text in (done.stdout, done.stderr, (tmp_path / "accounts.toml").read_text()):
             assert secrets["api_secret"] not in text and secrets["api_key"] not in text
-        token = WsToken.from_json(keyring.get_password(SERVICE, username(account)) or "")
+        token = WsToken.from_json(keyring.get_password(TOKEN_SERVICE, username(account)) or "")
         assert token is not None and token.expires_ms > now_ms()  # kept for the next start
         assert token.token not in done.stdout + done.stderr
     finally:
@@ -63,7 +63,7 @@ def test_configured_bitstamp_account_against_a_simulator_process(tmp_path):
             command("--config", config, "accounts", "remove", account), capture_output=True, timeout=60
         )
         subprocess.run(
-            ["secret-tool", "clear", "service", SERVICE, "username", username(account)], check=False
+            ["secret-tool", "clear", "service", TOKEN_SERVICE, "username", username(account)], check=False
         )
         simulator.terminate()
         simulator.wait(timeout=10)

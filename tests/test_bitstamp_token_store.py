@@ -10,7 +10,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from streams.credentials import SERVICE
+from streams.credentials import TOKEN_SERVICE, secure_backend
 from streams.exchanges.bitstamp.token_store import TokenStore, WsToken, username
 
 
@@ -18,12 +18,14 @@ from streams.exchanges.bitstamp.token_store import TokenStore, WsToken, username
 def account_id():
     name = f"tok-{uuid.uuid4().hex[:8]}"
     yield name
-    subprocess.run(["secret-tool", "clear", "service", SERVICE, "username", username(name)], check=False)
+    subprocess.run(
+        ["secret-tool", "clear", "service", TOKEN_SERVICE, "username", username(name)], check=False
+    )
 
 
 def secret_tool_lookup(account_id):
     done = subprocess.run(
-        ["secret-tool", "lookup", "service", SERVICE, "username", username(account_id)],
+        ["secret-tool", "lookup", "service", TOKEN_SERVICE, "username", username(account_id)],
         capture_output=True,
         text=True,
     )
@@ -32,7 +34,7 @@ def secret_tool_lookup(account_id):
 
 @pytest.fixture
 def real_secret_service():
-    backend = keyring.get_keyring()
+    backend = secure_backend()
     assert type(backend).__module__ == "keyring.backends.SecretService", (
         f"these tests need a running Secret Service (run them with .ci/test); got {backend!r}"
     )
@@ -65,7 +67,7 @@ async def test_round_trip_through_gnome_keyring(real_secret_service, account_id)
 
 async def test_an_unreadable_entry_is_no_token(real_secret_service, account_id):
     for junk in ("not json", "[]", '{"token": 5, "user_id": 1, "expires_ms": 1}', '{"token": "t"}'):
-        keyring.set_password(SERVICE, username(account_id), junk)
+        secure_backend().set_password(TOKEN_SERVICE, username(account_id), junk)
         assert await TokenStore(account_id).load() is None
 
 
@@ -86,5 +88,5 @@ async def test_without_a_keyring_the_token_lives_in_memory_and_that_is_logged_on
     await store.save(token)
     warnings = [r for r in caplog.records if "no usable keyring" in r.getMessage()]
     assert len(warnings) == 1 and not store.in_keyring
-    assert "NoKeyringError" in warnings[0].getMessage()
+    assert "InsecureKeyring" in warnings[0].getMessage()  # the fail backend is refused as insecure
     assert "secret-token-value" not in caplog.text

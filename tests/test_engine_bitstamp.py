@@ -13,11 +13,10 @@ from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 
-import keyring
 import pytest
 
 from streams.config import AccountConfig
-from streams.credentials import SERVICE
+from streams.credentials import TOKEN_SERVICE, secure_backend
 from streams.engine import AccountRunner
 from streams.exchange import Credentials
 from streams.exchanges.bitstamp import SPEC
@@ -89,7 +88,9 @@ async def run(sim):
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     for name in names:
-        subprocess.run(["secret-tool", "clear", "service", SERVICE, "username", username(name)], check=False)
+        subprocess.run(
+            ["secret-tool", "clear", "service", TOKEN_SERVICE, "username", username(name)], check=False
+        )
 
 
 async def live(recorder, sim, *markets):
@@ -270,14 +271,14 @@ async def test_the_token_is_kept_in_the_keyring_reused_at_start_and_replaced_aft
     runner, recorder = run(markets=("BTC/USDT",), account_id=account_id)
     await live(recorder, sim, "BTC/USDT", "ETH/USDT")
     assert sim.tokens_issued == 1  # the stored token served the start
-    in_keyring = WsToken.from_json(keyring.get_password(SERVICE, username(account_id)))
+    in_keyring = WsToken.from_json(secure_backend().get_password(TOKEN_SERVICE, username(account_id)))
     assert in_keyring == stored
 
     await sim.drop_connections()
     await wait_for(lambda: runner.reconnects >= 1 and recorder.state is State.LIVE, what="live again")
     await sim.wait_subscribed("BTC/USDT")
     assert sim.tokens_issued == 2  # a reconnect gets a fresh token
-    replaced = WsToken.from_json(keyring.get_password(SERVICE, username(account_id)))
+    replaced = WsToken.from_json(secure_backend().get_password(TOKEN_SERVICE, username(account_id)))
     assert replaced is not None and replaced.token != stored.token
     assert replaced.expires_ms > stored.expires_ms and replaced.user_id == sim.user_id
 

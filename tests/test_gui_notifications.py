@@ -16,6 +16,7 @@ from gui.fills_tab import LATE_TEXT
 from gui.main_window import MainWindow
 from gui.notifications import Notifications, display_name
 from gui.notify_settings import NotificationSettings, parse_notional
+from gui.privacy import privacy
 from gui.tray import HEALTH_COLOURS, Health, tray_icon, worst
 from streams.alerts import AlertSettings, NotifyOn
 from streams.ledger import Outcome
@@ -233,3 +234,40 @@ def test_screenshot_fills_tab(qtbot, app):
     app.fills_tab.refresh()
     assert not app.window.grab().isNull()
     save_screenshot(app.window, "fills-tab")
+
+
+def test_an_account_added_while_running_notifies_and_joins_the_tray_and_filter(qtbot, app):
+    """The accounts dialog adds tabs while the app runs: their fills must be announced like the rest."""
+    subprocess.run(["dunstctl", "close-all"], check=True, timeout=10)
+    app.window.add_account(AccountController(entry("late", "Late")))
+    assert "BitoPro Late: Offline" in app.tray.icon.toolTip()
+    assert app.fills_tab.account_filter.findData("late") >= 0
+    watcher = NotifyWatcher().start()
+    try:
+        o = order("o7", "100", "2", "2", market="ETH/USDT")
+        feed(app, "late", fill("l7", now_ms(), order_id="o7", market="ETH/USDT", price="100", amount="2"),
+             orders=[o])  # fmt: skip
+        qtbot.waitUntil(lambda: len(watcher.snapshot()) == 1, timeout=10_000)
+    finally:
+        watcher.close()
+    assert watcher.snapshot()[0].summary == "Filled: BUY 2 ETH/USDT @ 100 on BitoPro Late"
+    app.window.account_tab("late").controller.stop()
+    app.window.remove_account("late")
+    assert "Late" not in app.tray.icon.toolTip()
+
+
+def test_privacy_mode_hides_amounts_in_notifications(qtbot, app):
+    subprocess.run(["dunstctl", "close-all"], check=True, timeout=10)
+    privacy().set_hidden(True)
+    watcher = NotifyWatcher().start()
+    try:
+        o = order("o8", "64210.5", "0.5", "0.5", market="BTC/USDT")
+        feed(app, "main", fill("m8", now_ms(), order_id="o8", market="BTC/USDT", price="64210.5", amount="0.5"),
+             orders=[o])  # fmt: skip
+        qtbot.waitUntil(lambda: len(watcher.snapshot()) == 1, timeout=10_000)
+    finally:
+        watcher.close()
+        privacy().set_hidden(False)
+    [sent] = watcher.snapshot()
+    assert sent.summary == "Filled: BUY ••••• BTC/USDT @ ••••• on BitoPro main"
+    assert "0.5" not in sent.body and "64" not in sent.body

@@ -5,6 +5,7 @@ from streams.config import SECRET_FIELDS
 from streams.exchange import ExchangeSpec
 from streams.exchanges.bitstamp.rest import REST_URL, make_rest
 from streams.exchanges.bitstamp.session import HEARTBEAT_S, WS_URL, make_session
+from streams.exchanges.bitstamp.token_store import TOKEN_KIND
 
 BALANCES_POLLED_S = 30.0  # plus a poll shortly after every order or trade event
 
@@ -28,4 +29,5 @@ SPEC = ExchangeSpec(
     ws_ping_interval_s=None,  # the application-level heartbeat keeps the link instead
     resync_s=BALANCES_POLLED_S,  # the full snapshot doubles as the slow balance poll
     balances_polled_s=BALANCES_POLLED_S,
+    token_kinds=(TOKEN_KIND,),
 )

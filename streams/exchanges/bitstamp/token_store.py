@@ -1,9 +1,10 @@
 """The websocket token in the OS keyring, with its expiry, as the user asked.
 
 Bitstamp's token (`POST /api/v2/websockets_token/`) authorises private subscribes for `valid_sec`
-(60 s). It is kept next to the account's keys: service `account-monitor`, user name
-`<account id>:bitstamp-ws-token`, value JSON `{"token", "user_id", "expires_ms"}`, so a restart within
-its validity reuses it. Keyring calls block (D-Bus round trips), so they run in a worker thread.
+(60 s). It is kept with the other exchange-issued tokens: service `account-monitor-token`, user name
+`<account id>/bitstamp-ws-token`, value JSON `{"token", "user_id", "expires_ms"}`, so a restart within
+its validity reuses it. Only a secure backend is used (`secure_backend`), and the token is registered
+with the log redactor. Keyring calls block (D-Bus round trips), so they run in a worker thread.
 
 Without a usable keyring (a demo on a machine without a Secret Service) the token lives in memory
 only; that is logged once, without the token.
@@ -16,10 +17,10 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-import keyring
 import keyring.errors
 
-from streams.credentials import SERVICE
+from streams.credentials import TOKEN_SERVICE, secure_backend
+from streams.redaction import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,12 @@ class WsToken:
         return cls(token, str(user_id), expires)
 
 
+TOKEN_KIND = "bitstamp-ws-token"
+
+
 def username(account_id: str) -> str:
-    return f"{account_id}:bitstamp-ws-token"
+    """The keyring user name, as `streams.credentials` names every token: `<account id>/<kind>`."""
+    return f"{account_id}/{TOKEN_KIND}"
 
 
 class TokenStore:
@@ -72,18 +77,21 @@ class TokenStore:
     async def load(self) -> WsToken | None:
         if self.in_keyring:
             try:
-                raw = await asyncio.to_thread(keyring.get_password, SERVICE, self.username)
+                raw = await asyncio.to_thread(_get, self.username)
             except Exception as exc:  # any backend failure: the token is a cache, not a credential
                 self._fall_back(exc)
             else:
                 self._memory = WsToken.from_json(raw) if raw else None
+                if self._memory is not None:
+                    register_secret(self._memory.token)
         return self._memory
 
     async def save(self, token: WsToken) -> None:
         self._memory = token
+        register_secret(token.token)
         if self.in_keyring:
             try:
-                await asyncio.to_thread(keyring.set_password, SERVICE, self.username, token.to_json())
+                await asyncio.to_thread(_set, self.username, token.to_json())
             except Exception as exc:
                 self._fall_back(exc)
 
@@ -91,7 +99,7 @@ class TokenStore:
         self._memory = None
         if self.in_keyring:
             try:
-                await asyncio.to_thread(keyring.delete_password, SERVICE, self.username)
+                await asyncio.to_thread(_delete, self.username)
             except keyring.errors.PasswordDeleteError:
                 pass  # nothing stored
             except Exception as exc:
@@ -105,3 +113,15 @@ class TokenStore:
             self.account_id,
             type(exc).__name__,
         )
+
+
+def _get(user: str) -> str | None:
+    return secure_backend().get_password(TOKEN_SERVICE, user)
+
+
+def _set(user: str, value: str) -> None:
+    secure_backend().set_password(TOKEN_SERVICE, user, value)
+
+
+def _delete(user: str) -> None:
+    secure_backend().delete_password(TOKEN_SERVICE, user)
