@@ -75,7 +75,7 @@ class ReconnectNow(Exception):
 def error_text(body: bytes | str | None) -> str:
     """The exchange's own words from an error body: its `error`/`message`/`msg` member, or the text."""
     raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, RecursionError):  # RecursionError: nesting too deep
         data = json.loads(raw)
         if isinstance(data, dict):
             for key in ("error", "message", "msg"):

@@ -28,6 +28,15 @@ def fmt(amount: Decimal) -> str:
     return format(amount, "f")
 
 
+def _never_negative(value: object, *names: str) -> None:
+    """A balance, an order's price and sizes, a fill's price and size cannot be below zero: a parser
+    that builds one from a hostile frame gets this ValueError, which it reports as MalformedFrame
+    (a fee may be negative: a maker rebate)."""
+    for name in names:
+        if getattr(value, name) < 0:
+            raise ValueError(f"negative {name}: {getattr(value, name)}")
+
+
 class State(StrEnum):
     """Where an account's connection stands; the GUI, the tray and the headless output show it."""
 
@@ -74,6 +83,9 @@ class Balance:
     available: Decimal
     locked: Decimal
 
+    def __post_init__(self) -> None:
+        _never_negative(self, "total", "available", "locked")
+
 
 @dataclass(frozen=True, slots=True)
 class Order:
@@ -87,6 +99,9 @@ class Order:
     status: OrderStatus
     created_ms: int
     updated_ms: int
+
+    def __post_init__(self) -> None:
+        _never_negative(self, "price", "amount", "filled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +118,6 @@ class Fill:
     fee_asset: str
     time_ms: int
     late: bool = False
+
+    def __post_init__(self) -> None:
+        _never_negative(self, "price", "amount")

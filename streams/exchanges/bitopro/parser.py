@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
+from streams.exchanges.wire import JSON_ERRORS, bounded, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 _ORDER_STATUS = {
@@ -55,19 +56,22 @@ def parse(frame: str) -> list[Event]:
     if '"ACCOUNT_BALANCE"' in frame:
         try:
             fast = _decode_balances(frame)
-        except msgspec.DecodeError:
-            pass
+        except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
+            pass  # a lone surrogate cannot be encoded for msgspec; nesting too deep: the general path says
         else:
             if fast.event == "ACCOUNT_BALANCE":
-                return [BalancesEvent(tuple(map(_wire_balance, fast.data.values())), fast.timestamp)]
+                try:
+                    return [BalancesEvent(tuple(map(_wire_balance, fast.data.values())), fast.timestamp)]
+                except _BAD_FIELDS as exc:
+                    raise MalformedFrame(f"ACCOUNT_BALANCE: {type(exc).__name__}: {exc}") from None
     msg = _load(frame)
     name = msg.get("event")
     if not isinstance(name, str):
         raise MalformedFrame("no 'event' field")
     handler = _HANDLERS.get(name)
-    if handler is None:
-        return [UnknownEvent(name, _int(msg.get("timestamp", 0)))]
     try:
+        if handler is None:
+            return [UnknownEvent(name, _int(msg.get("timestamp", 0)))]
         return handler(msg["data"], _int(msg["timestamp"]))
     except _BAD_FIELDS as exc:
         raise MalformedFrame(f"{name}: {type(exc).__name__}: {exc}") from None
@@ -114,9 +118,7 @@ def balance(item: Mapping[str, Any]) -> Balance:
 
 
 def _wire_balance(item: _WireBalance) -> Balance:
-    total, available = item.amount, item.available
-    if not (total.is_finite() and available.is_finite()):
-        raise MalformedFrame(f"ACCOUNT_BALANCE: not a finite amount for {item.currency!r}")
+    total, available = bounded(item.amount), bounded(item.available)
     locked = total - available
     return Balance(item.currency.upper(), total, available, locked if locked > 0 else _ZERO)
 
@@ -192,7 +194,7 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], T], what: str) ->
 def _load(text: str) -> dict[str, Any]:
     try:
         msg = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
     if not isinstance(msg, dict):
         raise MalformedFrame("not a JSON object")
@@ -204,10 +206,7 @@ def _dec(value: object) -> Decimal:
     # `type(...) is str` first: the usual case, and this runs for every amount of every frame.
     if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
         raise ValueError(f"not a decimal: {value!r}")
-    result = Decimal(value)
-    if not result.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return result
+    return bounded(Decimal(value), value)
 
 
 def _int(value: object) -> int:
@@ -216,5 +215,5 @@ def _int(value: object) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str | Decimal):
-        return int(Decimal(value))
+        return integer(Decimal(value), value)
     raise ValueError(f"not an integer: {value!r}")

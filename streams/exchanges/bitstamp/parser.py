@@ -34,6 +34,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
+from streams.exchanges.wire import JSON_ERRORS, bounded, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ORDERS_CHANNEL = "private-my_orders_"  # + market id + "-" + user id
@@ -337,7 +338,7 @@ def rest_error(body: str) -> tuple[str | None, str] | None:
     `{"status": "error", "reason": "Invalid signature", "code": "API0005"}`; None if it is no error."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except JSON_ERRORS:
         return None
     if not isinstance(data, dict) or not (data.get("status") == "error" or "error" in data):
         return None
@@ -369,7 +370,7 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], Any], what: str) 
     """Each item of a REST answer's list through `make`; any bad item fails the whole answer."""
     try:
         data = _decode(body)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise MalformedFrame(f"{what}: not JSON ({exc.args[0][:80]})") from None
     if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
         raise MalformedFrame(f"{what}: REST answer is not a list of objects")
@@ -382,7 +383,7 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], Any], what: str) 
 def _load(text: str) -> dict[str, Any]:
     try:
         msg = _decode(text)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
     if type(msg) is not dict:
         raise MalformedFrame("not a JSON object")
@@ -430,10 +431,7 @@ def _dec(value: object) -> Decimal:
     """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal)."""
     if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
         raise ValueError(f"not a decimal: {value!r}")
-    result = Decimal(value)
-    if not result.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return result
+    return bounded(Decimal(value), value)
 
 
 def _int(value: object) -> int:
@@ -443,7 +441,7 @@ def _int(value: object) -> int:
         try:
             return int(value)
         except ValueError:
-            return int(Decimal(value))  # "1700000000.5"; raises InvalidOperation for junk
+            return integer(Decimal(value), value)  # "1700000000.5"; InvalidOperation for junk
     if type(value) is Decimal and value.is_finite():
-        return int(value)
+        return integer(value)
     raise ValueError(f"not an integer: {value!r}")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from streams.exchanges.wire import bounded, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 T = TypeVar("T")
@@ -245,10 +246,7 @@ def _dec(value: object) -> Decimal:
     """A finite Decimal from a wire string or number; floats never reach here (parse_float=Decimal)."""
     if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
         raise ValueError(f"not a decimal: {value!r}")
-    result = Decimal(value)
-    if not result.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return result
+    return bounded(Decimal(value), value)
 
 
 def _ms(value: object) -> int:
@@ -272,6 +270,6 @@ def opt_int(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
         return None
     try:
-        return int(Decimal(value))
+        return integer(Decimal(value), value)
     except (InvalidOperation, ValueError, OverflowError):
         return None

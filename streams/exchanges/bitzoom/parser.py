@@ -34,6 +34,7 @@ from streams.events import (
     UnknownEvent,
 )
 from streams.exchanges.bitzoom import mapper
+from streams.exchanges.wire import JSON_ERRORS
 from streams.model import Fill
 
 BALANCE = "/api/v1/balance"
@@ -102,7 +103,7 @@ def line(text: str) -> Line:
     """One line -> a `Line`; raises `MalformedFrame` when it is not a message of the protocol."""
     try:
         msg = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]}): {_snippet(text)}") from None
     if not isinstance(msg, dict):
         raise MalformedFrame(f"not a JSON object: {_snippet(text)}")
@@ -224,7 +225,7 @@ def rest_data(body: str) -> Any:
     """
     try:
         msg = json.loads(body, parse_float=Decimal)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise MalformedFrame(f"REST answer is not JSON ({exc.args[0][:80]})") from None
     if not isinstance(msg, dict):
         return msg  # a bare list: no envelope at all

@@ -38,6 +38,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
+from streams.exchanges.wire import JSON_ERRORS, bounded, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ACCOUNT_EVENTS = ("outboundAccountPosition", "outboundAccountInfo")
@@ -119,7 +120,7 @@ def parse(frame: str, symbols: Symbols) -> list[Event]:
         raise MalformedFrame("'e' is not a string")
     handler = _HANDLERS.get(name)
     if handler is None:
-        return [UnknownEvent(name, _int(msg["E"]) if isinstance(msg.get("E"), int) else 0)]
+        return [UnknownEvent(name, _int(msg["E"]) if type(msg.get("E")) is int else 0)]
     try:
         return handler(msg, symbols)
     except _BAD_FIELDS as exc:
@@ -307,7 +308,7 @@ def rest_error(body: str) -> tuple[int | None, str]:
     """An error body -> (code, msg); (None, text) when it is not the documented `{"code","msg"}`."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except JSON_ERRORS:
         return None, body.strip()[:300] or "no reason given"
     if isinstance(data, dict) and isinstance(data.get("code"), int):
         return data["code"], str(data.get("msg") or "no reason given")
@@ -393,7 +394,7 @@ _DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: json.loads(pars
 def _load(text: str) -> Any:
     try:
         return _DECODER.decode(text)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
 
 
@@ -413,9 +414,7 @@ def _dec(value: object) -> Decimal:
             value = value.rstrip("0").rstrip(".") or "0"
     elif not (isinstance(value, int | Decimal) and not isinstance(value, bool)):
         raise ValueError(f"not a decimal: {value!r}")
-    result = Decimal(value)
-    if not result.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
+    result = bounded(Decimal(value), value)
     return result if result else _ZERO  # "-0.000" too
 
 
@@ -428,7 +427,7 @@ def _int(value: object) -> int:
         number = Decimal(value)
         if number != number.to_integral_value():
             raise ValueError(f"not an integer: {value!r}")
-        return int(number)
+        return integer(number, value)
     raise ValueError(f"not an integer: {value!r}")
 
 

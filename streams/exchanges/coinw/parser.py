@@ -28,6 +28,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
+from streams.exchanges.wire import JSON_ERRORS, bounded, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 T = TypeVar("T")
@@ -390,7 +391,7 @@ def _each(items: list[Any], make: Callable[[Any], T], what: str) -> tuple[T, ...
 def _load(text: str) -> dict[str, Any]:
     try:
         msg = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+    except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
     if not isinstance(msg, dict):
         raise MalformedFrame("not a JSON object")
@@ -408,10 +409,7 @@ def _dec(value: object) -> Decimal:
     """A finite Decimal from a wire string or number ("0E-18" included); floats never reach here."""
     if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
         raise ValueError(f"not a decimal: {value!r}")
-    result = Decimal(value)
-    if not result.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return result
+    return bounded(Decimal(value), value)
 
 
 def _trim(amount: Decimal) -> Decimal:
@@ -428,5 +426,5 @@ def _int(value: object) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str | Decimal):
-        return int(Decimal(value))
+        return integer(Decimal(value), value)
     raise ValueError(f"not an integer: {value!r}")

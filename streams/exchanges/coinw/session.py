@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection
 from streams.config import AccountConfig
 from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, StreamPlan
 from streams.exchanges.coinw import parser
+from streams.exchanges.wire import JSON_ERRORS
 
 WS_URL = "wss://ws.futurescw.com"
 PING_FRAME = json.dumps({"event": "ping"}, separators=(",", ":"))
@@ -98,7 +99,7 @@ async def _answer(ws: ClientConnection, wanted: Callable[[Mapping[str, Any]], bo
         raw = await ws.recv()
         try:
             msg = json.loads(raw)
-        except ValueError:
+        except JSON_ERRORS:
             continue
         if not isinstance(msg, dict):
             continue

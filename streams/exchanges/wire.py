@@ -1,0 +1,29 @@
+"""Limits every exchange parser puts on what a wire number may be, so hostile input ends as a typed
+parse error instead of an exception nobody catches, or a stall.
+
+Why: `Decimal("1e999999999")` is a valid, finite Decimal, but `int()` of it builds a billion-digit
+integer (the stream stalls) and arithmetic on it raises `decimal.Overflow`, which is no ValueError.
+No amount, price, id or timestamp of any exchange comes near 10**40, nor needs 40 decimal places.
+And json's decoder raises RecursionError (not ValueError) on deeply nested input.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+JSON_ERRORS = (ValueError, RecursionError)  # what json.loads raises on text that is not usable JSON
+MAX_EXPONENT = 40  # |adjusted exponent| of a wire number: 10**40 and 10**-40 are out of range
+
+
+def bounded(number: Decimal, raw: object = None) -> Decimal:
+    """`number` if it is finite and within 10**±MAX_EXPONENT (zero always is), else ValueError."""
+    if not number.is_finite():
+        raise ValueError(f"not a finite amount: {number if raw is None else raw!r}")
+    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise ValueError(f"a number out of range: {number if raw is None else raw!r}"[:120])
+    return number
+
+
+def integer(number: Decimal, raw: object = None) -> int:
+    """A bounded Decimal as an int (truncated toward zero)."""
+    return int(bounded(number, raw))
