@@ -41,6 +41,7 @@ def run_gui(
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Account Monitor")
+    app.setDesktopFileName("account-monitor")  # Wayland app id: matches packaging/linux/*.desktop
     app.setStyle("Fusion")
     app.setWindowIcon(app_icon())
     # Closing the window must not stop the loop before the runners have shut down: we quit ourselves.

@@ -22,7 +22,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from streams import accounts, credentials, redaction
+from streams import __version__, accounts, credentials, redaction
 from streams.app import AccountEntry, EntriesFactory, configured_accounts, demo_accounts
 from streams.config import (
     KNOWN_EXCHANGES,
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--for", dest="duration", type=float, metavar="SECONDS", help="headless: stop after SECONDS"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "-v",
         "--verbose",

@@ -45,7 +45,7 @@ from streams.exchange import (
     StreamPlan,
     error_text,
 )
-from streams.model import State, Status, now_ms
+from streams.model import Balance, State, Status, now_ms
 from streams.redaction import redact
 from streams.store import AccountStore, Changes
 
@@ -125,6 +125,10 @@ class AccountRunner:
         self._sink = sink
         self._buffer: list[Event] | None = None
         self._first_live_ms = 0
+        # Balances as of the last snapshot that came with fill recovery (or the first one): what
+        # "moved in the gap" is measured against. Not the store: periodic resyncs and REST refreshes
+        # update it without recovering fills, so a fill missed by a half-open stream would look unmoved.
+        self._recovered_balances: dict[str, Balance] | None = None
         self._unknown_seen: set[str] = set()
         self._watchers: set[asyncio.Event] = set()  # set when orders or balances changed (subscribe_more)
         self._refresh_wanted: Refresh | None = None
@@ -220,21 +224,42 @@ class AccountRunner:
         link = _Link([], [])
         extras: list[asyncio.Task[None]] = []
         try:
+            # Buffer from the first socket on: a frame read before the snapshot's task starts (a
+            # welcome balance push) must not reach the store first, or the snapshot would not see
+            # those assets move and fill recovery would skip the markets that moved them.
+            self._buffer = []
             await self._open_all(session, link)
             self._set(State.SYNCING, "loading the REST snapshot")
             sync = asyncio.create_task(self._sync(rest, recover=bool(self._first_live_ms)))
-            await _first_failure([sync, *link.tasks], until_done=sync)
+            try:
+                await _first_failure([sync, *link.tasks], until_done=sync)
+            except BaseException:
+                # A stream failed while the snapshot was in flight: the snapshot must not outlive its
+                # connection, or it lands after the next connection's (stale data, a drained buffer, a
+                # nonce older than that connection's requests) and hides the gap from fill recovery.
+                sync.cancel()
+                await asyncio.gather(sync, return_exceptions=True)
+                raise
             self._set(State.LIVE, "streaming")
-            extras.append(asyncio.create_task(self._refresh_when_asked(rest)))
-            extras.append(asyncio.create_task(self._watch_clock()))
+            starters: list[Callable[[], Awaitable[None]]] = [
+                lambda: self._refresh_when_asked(rest),
+                self._watch_clock,
+            ]
             resync_s = self.timing.resync_s or self.spec.resync_s
             if resync_s:
-                extras.append(asyncio.create_task(self._resync_every(rest, resync_s)))
+                starters.append(lambda: self._resync_every(rest, resync_s))
+            extras.extend(asyncio.create_task(start()) for start in starters)
             while True:
                 try:
                     await _first_failure([*link.tasks, *extras])
                 except ReconnectNow as why:
                     link = await self._switch(session, rest, link, why)
+                    # The task that asked for the switch (the clock watcher) has ended with it: start
+                    # it afresh, or its stored exception would ask again at once, forever.
+                    extras[:] = [
+                        asyncio.create_task(start()) if task.done() else task
+                        for start, task in zip(starters, extras, strict=True)
+                    ]
         finally:
             self._buffer = None
             for task in extras:
@@ -268,10 +293,12 @@ class AccountRunner:
         log.info("%s: switching to fresh connections: %s", self.account.id, why)
         self._set(State.LIVE, f"switching to a fresh connection ({why})")
         new = _Link([], [])
+        self._buffer = []  # as in _connect_once: the new sockets' first frames wait for the snapshot
         try:
             await self._open_all(session, new)
         except BaseException:
             await new.close()
+            self._drain_buffer(cutoff_ms=0)  # what the old sockets read meanwhile is still news
             raise
         await old.close()
         sync = asyncio.create_task(self._sync(rest, recover=True))
@@ -421,7 +448,9 @@ class AccountRunner:
             if recover:
                 since = max(self.store.last_fill_ms, self._first_live_ms) - self.timing.gap_margin_ms
                 markets = self.store.markets() | _markets_of(snapshot) | set(self.account.markets)
-                moved = {b.asset for b in snapshot.balances.balances if self.store.balances.get(b.asset) != b}
+                before = self.store.balances if self._recovered_balances is None else self._recovered_balances
+                now = {b.asset: b for b in snapshot.balances.balances}
+                moved = {a for a in now.keys() | before.keys() if before.get(a) != now.get(a)}
                 missed = await rest.fills_since(since, markets, moved)
                 self._apply_all(
                     FillEvent(replace(f, late=True), f.time_ms) for f in sorted(missed, key=_by_time)
@@ -431,6 +460,8 @@ class AccountRunner:
             self._drain_buffer(cutoff_ms=0)
             raise
         self._drain_buffer(cutoff_ms=min(snapshot.balances.time_ms, snapshot.orders.time_ms))
+        if recover or self._recovered_balances is None:
+            self._recovered_balances = {b.asset: b for b in snapshot.balances.balances}
         self._first_live_ms = self._first_live_ms or now_ms()
 
     def _drain_buffer(self, cutoff_ms: int) -> None:

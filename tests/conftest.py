@@ -81,3 +81,13 @@ def _sound_qt_binding(request):
         problem = request.getfixturevalue("qt_binding_problem")
         if problem:
             pytest.fail(problem, pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The reliability figures (tests/reliability.py), when a chaos, backoff or isolation test ran."""
+    from tests.reliability import SUMMARY
+
+    if SUMMARY.scenarios or SUMMARY.faults:
+        terminalreporter.section("reliability summary")
+        for line in SUMMARY.lines():
+            terminalreporter.write_line(line)

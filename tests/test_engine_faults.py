@@ -4,6 +4,7 @@ jump (sleep and resume). After each: every fill exactly once, the state equal to
 
 import asyncio
 import time
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -79,6 +80,34 @@ async def test_half_open_connection_goes_stale_then_recovers_without_loss(sim, r
     await converged(sim, client, recorder)
 
 
+async def test_a_fill_missed_while_half_open_is_recovered_after_a_resync_saw_its_balances(sim, exchange):
+    """The periodic resync reads the moved balances during the silence, before the reconnect: the
+    gap's fill recovery must still query the market that moved them (a chaos run lost such a fill)."""
+    recorder = Recorder()
+    account = AccountConfig("f2", exchange, "Faults", sim.ws_url, sim.rest_url)
+    client = AccountRunner(
+        account,
+        EXCHANGES[exchange],
+        Credentials(dict(sim.credentials)),
+        recorder,
+        timing=replace(FAST, resync_s=0.2, silence_s=5.0, ws_ping_interval_s=5.0),
+    )
+    task = asyncio.create_task(client.run())
+    try:
+        await wait_for(lambda: recorder.state is State.LIVE, what="live")
+        sim.half_open(True)
+        order = sim.truth.place_order("ETH/USDT", Side.BUY, Decimal("3100"), Decimal("0.5"))
+        sim.truth.fill_order(order.order_id)
+        await wait_for(lambda: client.store.balances == sim.truth.balances, what="the resync's balances")
+        await sim.drop_connections()  # the held frames die with the link: only REST can tell now
+        sim.half_open(False)
+        await converged(sim, client, recorder)
+        assert [f.late for f in recorder.fills] == [True]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_duplicated_frames_change_nothing_twice(sim, runner):
     client, recorder = runner
     sim.duplicate_frames(True)
@@ -100,3 +129,9 @@ async def test_a_clock_jump_switches_to_fresh_connections_at_once(sim, runner):
     sim.truth.fill_order(order.order_id, Decimal("0.2"))
     await converged(sim, client, recorder)
     assert client.reconnects == 0  # a switch, not a failure: no backoff was waited
+    # One jump, one switch: the watcher that saw it must not keep asking (it did, ~40 switches a
+    # second, until the chaos scenario counted the connections).
+    await wait_for(lambda: recorder.statuses[-1].detail == "streaming", what="the switch done")
+    settled = sim.connection_attempts
+    await asyncio.sleep(5 * FAST.clock_check_s)
+    assert sim.connection_attempts - settled <= 3  # BitoPro opens three sockets per connect

@@ -375,6 +375,12 @@ class BitstampSimulator(ExchangeSimulator):
         """Every websocket token issued so far stops being accepted for subscribes."""
         self._tokens.clear()
 
+    async def expire_session(self) -> None:
+        """The websocket tokens run out and the server asks for a reconnect (as before maintenance),
+        closing the old sockets a second later: the client must fetch a fresh token to subscribe."""
+        self.expire_tokens()
+        await self.request_reconnect(close_after_s=1.0)
+
     async def blast(self, frames: Iterable[str], *, stream: str | None = None) -> int:
         """Write `frames` straight onto every socket (that receives `stream`), bypassing the outbox
         and the delay fault: the fastest this server can send, for throughput measurements."""

@@ -218,6 +218,11 @@ class BitzoomSimulator(ExchangeSimulator):
                 client.streams.clear()
                 self._queue(client, [line("logon", "error", {})])
 
+    async def expire_session(self) -> None:
+        """The JWT runs out. Bitzoom has no refresh: the client shows auth_error until the user pastes
+        a new token (`issue_token()`); chaos tests play that user."""
+        self.expire_tokens()
+
     # ---- websocket ---------------------------------------------------------------------------
 
     def route(self, path: str) -> set[str] | None:

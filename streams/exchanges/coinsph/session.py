@@ -177,8 +177,14 @@ class CoinsphSession:
                 f"a listenKey was created less than {self._timing.key_spacing_s:g} s ago; waiting before "
                 "creating another (Coins.ph limits listenKey creation per hour)"
             )
-        self._created_at = loop.time()
-        self._key = await self._api.create_listen_key()
+        previous, self._created_at = self._created_at, loop.time()
+        try:
+            self._key = await self._api.create_listen_key()
+        except AuthFailed:
+            # Refused, so nothing was created: the slow auth retry paces the next POST, and the
+            # account keeps showing the exchange's words instead of "waiting before creating another".
+            self._created_at = previous
+            raise
         return self._key
 
     async def _keep_alive(self, key: str) -> None:

@@ -283,6 +283,10 @@ class CoinsphSimulator(ExchangeSimulator):
         for key in list(self._keys):
             self._end_key(key, expired=True)
 
+    async def expire_session(self) -> None:
+        """The session credential is the listenKey: it runs out now (listenKeyExpired, then close)."""
+        self.expire_listen_keys()
+
     def forget_listen_keys(self) -> None:
         """Every key vanishes silently (streams stay open): the next PUT answers -1125."""
         self._keys.clear()
