@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,10 @@ async def run_ours(feed: Feed, n: int) -> Run:
         live = asyncio.Event()
         fills: list[Any] = []
 
+        last_update = [time.monotonic()]
+
         def sink(update: Any) -> None:
+            last_update[0] = time.monotonic()
             if isinstance(update, Status):
                 if update.state is State.LIVE:
                     live.set()
@@ -87,6 +91,10 @@ async def run_ours(feed: Feed, n: int) -> Run:
         try:
             async with asyncio.timeout(30):
                 await live.wait()
+                # Settled, as the peers are before their burst: the REST rounds that follow the
+                # subscriptions' acks (Bitstamp reads the new markets' fills) are done.
+                while runner.refresh_pending or time.monotonic() - last_update[0] < 0.3:
+                    await asyncio.sleep(0.05)
             [truth] = await sim.prepare(feed.key, n)
             counter.arm(n)
             blast = asyncio.create_task(sim.blast())
