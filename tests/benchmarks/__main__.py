@@ -6,6 +6,7 @@
     .venv/bin/python -m tests.benchmarks latency [--rate 1000] [--seconds 10]
     .venv/bin/python -m tests.benchmarks footprint [--minutes 20] [--warmup 10] [--idle-seconds 60]
     .venv/bin/python -m tests.benchmarks startup [--runs 5]
+    .venv/bin/python -m tests.benchmarks notify [--fills 1000]
 
 ccxt.pro comes from the optional extra: `.venv/bin/pip install -e '.[bench]'`. Without a display the
 GUI parts re-run themselves under xvfb-run (else Qt's offscreen platform).
@@ -26,7 +27,7 @@ from tests.benchmarks.feeds import all_feeds
 
 TARGETS = """targets (issue 12): throughput >= 0.5x bare on every feed, ahead of ccxt.pro on every feed, >= 5x
 ccxt.pro on the full-balance and order feeds; UI stall p99 < 50 ms, max < 200 ms, tables final < 200 ms;
-latency p99 < 5 ms at 1,000 frames/s; RSS < 200 MB, growth < 1 MB/10 min, idle CPU < 2%; start-up
+latency p99 < 5 ms at 1,000 frames/s, fill -> notification p99 < 100 ms; RSS < 200 MB, growth < 1 MB/10 min, idle CPU < 2%; start-up
 < 1.5 s to the painted window, < 3 s to the first live balance"""
 
 
@@ -58,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     fp.add_argument("--idle-seconds", type=float, default=60)
     st = commands.add_parser("startup", help="account-monitor --demo to painted window and first balance")
     st.add_argument("--runs", type=int, default=5)
-    for sub in (tp, ui, lat, fp, st):
+    nt = commands.add_parser("notify", help="fill frame -> Notify call on a private bus with dunst")
+    nt.add_argument("--fills", type=int, default=1000)
+    for sub in (tp, ui, lat, fp, st, nt):
         sub.add_argument("--json", metavar="PATH", help="also write the figures to PATH (used by 'all')")
     return parser
 
@@ -69,7 +72,7 @@ def _load() -> str:
 
 def main() -> None:
     args = _parser().parse_args()
-    if args.command in ("ui", "footprint", "startup", "all"):
+    if args.command in ("ui", "footprint", "startup", "notify", "all"):
         from tests.benchmarks.display import ensure_display
 
         ensure_display(sys.argv[1:])
@@ -88,10 +91,12 @@ def main() -> None:
         result = footprint.main(args.accounts, args.minutes, args.warmup, args.idle_seconds)
     elif args.command == "startup":
         result = startup.main(args.runs)
+    elif args.command == "notify":
+        result = notify(args.fills)
     else:
         extra = {"footprint": ["--minutes", str(args.minutes), "--warmup", str(args.warmup)]}
         results: dict[str, Any] = {}
-        for name in ("throughput", "ui", "latency", "startup", "footprint"):
+        for name in ("throughput", "ui", "latency", "notify", "startup", "footprint"):
             got = _in_own_process(name, extra.get(name, []))
             if got is None:
                 say(f"{name} failed (see above)")
@@ -101,6 +106,20 @@ def main() -> None:
     if result is not None and getattr(args, "json", None):
         Path(args.json).write_text(json.dumps(result))
     say(f"{_load()} at the end")
+
+
+def notify(fills: int) -> Any:
+    """tests/benchmarks/notify_latency.py on a private session bus with dunst as the daemon (as .ci/test
+    runs the notification tests), so no desktop's notifications are touched."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "notify.json"
+        script = (
+            "dunst >/dev/null 2>&1 & sleep 1; "
+            f"{sys.executable} tests/benchmarks/notify_latency.py --fills {fills} --json {out}; "
+            "rc=$?; kill %1; exit $rc"
+        )
+        subprocess.run(["dbus-run-session", "--", "bash", "-c", script], check=True)
+        return json.loads(out.read_text())
 
 
 def _in_own_process(name: str, options: list[str]) -> Any:
@@ -136,6 +155,11 @@ def summary(r: dict[str, Any]) -> None:
     if "latency" in r:
         lat = r["latency"]
         say(f"latency p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms")
+    if "notify" in r:
+        n = r["notify"]
+        say(
+            f"fill frame -> Notify on the bus ({n['fills']} fills): p50 {n['p50_ms']:.1f} ms, p99 {n['p99_ms']:.1f} ms"
+        )
     for step, v in r.get("startup", {}).items():
         say(
             f"startup to {step}: median {v['median']:.3f} s, max {v['max']:.3f} s (CPU used {v['cpu_median']:.2f} s)"
