@@ -1,10 +1,8 @@
 """Bitstamp feeds: order events (private-my_orders_<market>-<user>) and trade events
 (private-my_trades_<market>-<user>) on one market, through Bitstamp's one websocket.
 
-Bitstamp's connector (streams/exchanges/bitstamp/, issue 6) is built on another branch. Until it is
-merged and registered these feeds are listed and skipped with the reason. The module is written
-against that branch's simulator (`order_frame`, `trade_frame`, `channel`, `user_id`) and REST client
-(the websocket token); it imports them only when Bitstamp is registered.
+The feeds use Bitstamp's simulator (`order_frame`, `trade_frame`, `channel`, `user_id`) and REST client
+(the websocket token); a build without the Bitstamp connector lists them as skipped, with the reason.
 
 - orders: n `order_changed` frames for the demo ledger's BTC/USDT buy order, each with a little more
   filled; the ledger ends with the last state. Compared on what a client can know exactly (id,
