@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from gui.account_extras import AccountExtras
 from gui.balance_model import BalanceModel
-from gui.coalescer import Coalescer
+from gui.coalescer import Coalescer, FlushClock
 from gui.controller import AccountController
 from gui.fills_model import FillsModel
 from gui.orders_model import OrdersModel
@@ -34,13 +34,15 @@ class AccountTab(QWidget):
 
     balances_applied = Signal()  # after a flush changed balances: the overview re-sums its totals
 
-    def __init__(self, controller: AccountController, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, controller: AccountController, parent: QWidget | None = None, clock: FlushClock | None = None
+    ) -> None:
         super().__init__(parent)
         self.controller = controller
         self.balance_model = BalanceModel(self)
         self.orders_model = OrdersModel(self)
         self.fills_model = FillsModel(self)
-        self.coalescer = Coalescer(parent=self)
+        self.coalescer = Coalescer(parent=self, clock=clock)
         self.header = StatusHeader()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)

@@ -18,6 +18,7 @@ from pathlib import Path
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from gui import startup
 from gui.account_manager import AccountManager
 from gui.controller import AccountController
 from gui.main_window import APPLICATION, ORGANISATION, MainWindow
@@ -73,6 +74,7 @@ async def _main(
                 window = MainWindow(controllers)
                 notifications = Notifications(window, controllers)  # Fills tab, tray, notifications
                 window.closed.connect(closing.set)
+                startup.watch(app, window.account_tabs)
                 manager = AccountManager(window, config_path, timing) if config_path else None
                 window.manage_accounts_action.setEnabled(manager is not None)
                 window.show()

@@ -58,11 +58,13 @@ class KeyedTableModel(ColumnsModel[T]):
             self._remove(removed)
         changed = [key for key, value in kept.items() if key in self._rows and self._values[key] != value]
         added = [key for key in kept if key not in self._rows]
+        columns = self._moved_columns((self._values[key], kept[key]) for key in changed)
         for key in changed:
             self._values[key] = kept[key]
-        last_column = len(self.columns) - 1
-        for first, last in ranges(self._rows[key] for key in changed):
-            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
+        if columns is not None:
+            first_column, last_column = columns
+            for first, last in ranges(self._rows[key] for key in changed):
+                self.dataChanged.emit(self.index(first, first_column), self.index(last, last_column))
         if added:
             start = len(self._keys)
             self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
@@ -71,6 +73,22 @@ class KeyedTableModel(ColumnsModel[T]):
                 self._values[key] = kept[key]
                 self._rows[key] = row
             self.endInsertRows()
+
+    def _moved_columns(self, pairs: Iterable[tuple[T, T]]) -> tuple[int, int] | None:
+        """The span of columns whose value differs between old and new rows. dataChanged over only
+        those keeps the sort proxy from re-sorting (and fitted columns from re-measuring) when the
+        sorted or fitted column did not move: a balance's asset never does, its amounts do."""
+        keys = [column.sort_key for column in self.columns]
+        moved = [False] * len(keys)
+        for old, new in pairs:
+            for index, key in enumerate(keys):
+                if not moved[index] and key(old) != key(new):
+                    moved[index] = True
+            if all(moved):
+                break
+        if not any(moved):
+            return None
+        return moved.index(True), len(moved) - 1 - moved[::-1].index(True)
 
     def _remove(self, keys: list[str]) -> None:
         runs = ranges(self._rows[key] for key in keys)

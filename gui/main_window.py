@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QStyle, QTabWidget, QWidget
 
 from gui.account_tab import AccountTab
+from gui.coalescer import FlushClock
 from gui.controller import AccountController
 from gui.overview_tab import OverviewTab
 from gui.privacy import SHORTCUT as PRIVACY_SHORTCUT
@@ -38,7 +39,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Account Monitor")
         self.settings = settings if settings is not None else QSettings(ORGANISATION, APPLICATION)
         self.controllers = list(controllers)
-        self.account_tabs = [AccountTab(controller) for controller in self.controllers]
+        self.flush_clock = FlushClock(parent=self)  # every account's tables repaint in the same pass
+        self.account_tabs = [AccountTab(c, clock=self.flush_clock) for c in self.controllers]
         self.overview = OverviewTab(self.account_tabs)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

@@ -14,6 +14,7 @@ from streams.events import BalancesEvent, Event, FillEvent, OrdersEvent, RawPayl
 from streams.model import Balance, Fill, Order, OrderStatus
 
 _SEEN_FILLS_KEPT = 100_000  # trade ids remembered for de-duplication; far more than a day of fills
+_TWIN_WINDOW_S = 600  # a fill waits this long (behind the newest) for its twin from the other source
 
 
 @dataclass(slots=True)
@@ -76,10 +77,19 @@ class AccountStore:
 
     def _apply_balances(self, event: BalancesEvent) -> Changes:
         changes = Changes()
+        known, changed = self.balances, changes.balances
         for balance in event.balances:
-            if self.balances.get(balance.asset) != balance:
-                self.balances[balance.asset] = balance
-                changes.balances[balance.asset] = balance
+            # Field by field rather than `!=`: the dataclass __eq__ builds two tuples per call, and
+            # BitoPro sends every currency (~50) on every change.
+            old = known.get(balance.asset)
+            if (
+                old is None
+                or old.total != balance.total
+                or old.available != balance.available
+                or old.locked != balance.locked
+            ):
+                known[balance.asset] = balance
+                changed[balance.asset] = balance
         if event.complete:
             listed = {b.asset for b in event.balances}
             for asset in [a for a in self.balances if a not in listed]:
@@ -125,8 +135,12 @@ class AccountStore:
             twins = self._unmatched[not fill.late]
             if twins[key]:
                 twins[key] -= 1
+                if not twins[key]:
+                    del twins[key]
                 return Changes()
-            self._unmatched[fill.late][key] += 1
+            unmatched = self._unmatched[fill.late]
+            unmatched[key] += 1
+            self._forget_old_twins(unmatched, max(self.last_fill_ms, fill.time_ms) // 1000)
         self.last_fill_ms = max(self.last_fill_ms, fill.time_ms)
         changes = Changes(fills=[fill])
         order = self.orders.get(fill.order_id)
@@ -143,6 +157,17 @@ class AccountStore:
                 del self.orders[order.order_id]
             changes.orders[order.order_id] = moved
         return changes
+
+    @staticmethod
+    def _forget_old_twins(unmatched: Counter[_Fingerprint], newest_s: int) -> None:
+        """Every stream fill waits here for a REST twin that mostly never comes. The engine only asks
+        REST for fills since the newest one seen (less a few seconds), so a fingerprint ten minutes
+        older than that can never be matched: forget it (and never keep more than the seen ids)."""
+        while unmatched:
+            oldest = next(iter(unmatched))  # arrival order, which is time order but for late fills
+            if oldest[3] >= newest_s - _TWIN_WINDOW_S and len(unmatched) <= _SEEN_FILLS_KEPT:
+                return
+            del unmatched[oldest]
 
     def _remember(self, trade_id: str) -> None:
         self._seen_trade_ids[trade_id] = None

@@ -95,6 +95,37 @@ def test_unknown_event_changes_nothing():
     assert not AccountStore().apply(UnknownEvent("X"))
 
 
+def test_fills_waiting_for_a_twin_are_forgotten_ten_minutes_behind_the_newest():
+    """Recovery asks REST for fills since the newest one seen (less seconds): a stream fill ten
+    minutes older than that can never meet its twin, so it is not kept."""
+    store = AccountStore(match_fills_across_sources=True)
+    for n in range(5):
+        store.apply(FillEvent(fill(f"uuid-{n}", amount=f"0.{n + 1:02d}", time_ms=1_000 * n), n))
+    assert len(store._unmatched[False]) == 5
+    store.apply(FillEvent(fill("uuid-later", amount="0.5", time_ms=602_500), 9))
+    assert list(store._unmatched[False]) == [
+        ("o1", D("100"), D("0.03"), 2),
+        ("o1", D("100"), D("0.04"), 3),
+        ("o1", D("100"), D("0.05"), 4),
+        ("o1", D("100"), D("0.5"), 602),
+    ]
+
+
+def test_fills_waiting_for_a_twin_from_the_other_source_are_bounded(monkeypatch):
+    """Each BitoPro stream fill waits for its REST twin, which only a reconnect brings: the waiting
+    list keeps the newest ones only (a day's fills many times over), so a long session does not leak."""
+    monkeypatch.setattr("streams.store._SEEN_FILLS_KEPT", 10)
+    store = AccountStore(match_fills_across_sources=True)
+    for n in range(25):
+        store.apply(FillEvent(fill(f"uuid-{n}", amount=f"0.{n + 1:02d}", time_ms=1_000 * n), n))
+    assert len(store._unmatched[False]) == 10
+    # the newest still find their twin; a matched pair leaves nothing behind
+    assert not store.apply(FillEvent(fill("rest-24", amount="0.25", time_ms=24_400, late=True), 30))
+    assert len(store._unmatched[False]) == 9 and not store._unmatched[True]
+    # the oldest were forgotten: its REST copy now counts as a fill of its own
+    assert store.apply(FillEvent(fill("rest-0", amount="0.01", time_ms=300, late=True), 31)).fills
+
+
 def test_a_snapshot_without_update_times_does_not_move_an_order_back_in_time():
     """Bitstamp's REST gives an order's creation time only: re-reading it after the stream reported a
     later change is no change, and a real change keeps the later time."""

@@ -1,6 +1,7 @@
 """Latency of a fill notification: the simulator writes a fill frame -> the Notify call is on D-Bus.
 
-Run it on a session bus with a notification daemon, e.g. as .ci/test does:
+`python -m tests.benchmarks notify` runs it on a private session bus with dunst. By hand, on a session bus
+with a notification daemon, e.g. as .ci/test does:
 
     xvfb-run -a dbus-run-session -- bash -c 'dunst & sleep 1; .venv/bin/python tests/benchmarks/notify_latency.py'
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import statistics
 import sys
@@ -53,7 +55,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(fills: int, spacing_s: float) -> None:
+async def run(fills: int, spacing_s: float) -> dict[str, float]:
     sim = BitoProSimulator(seed=5)
     sim.truth.set_balance("USDT", "10000000")
     await sim.start()
@@ -133,14 +135,23 @@ async def run(fills: int, spacing_s: float) -> None:
         f"p90 {percentile(latencies, 0.90):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
         f"max {max(latencies):.1f} ms, min {min(latencies):.1f} ms"
     )
+    return {
+        "fills": fills,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fills", type=int, default=1000)
     parser.add_argument("--spacing", type=float, default=0.025, help="seconds between fills")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     args = parser.parse_args()
-    asyncio.run(run(args.fills, args.spacing))
+    figures = asyncio.run(run(args.fills, args.spacing))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -1,196 +1,228 @@
-"""Throughput of the BitoPro pipeline: prints figures, asserts nothing about speed.
+"""Stream throughput per feed over a loopback simulator socket: bare client vs ours vs ccxt.pro.
 
-    .venv/bin/python tests/benchmarks/throughput.py [--frames N]
+For every feed (tests/benchmarks/feeds/), three clients in turn, each against a fresh simulator in a
+second process that writes the same pre-encoded burst on the client's socket:
 
-1. parser + store alone, on pre-built frames (one currency per balance frame; one order per
-   order frame; the ~50-currency first balance frame);
-2. end to end: a BitoPro simulator in a second process bursts balance frames over a real websocket
-   on 127.0.0.1; the engine (parser, store, change sink) consumes them. Frames/s is counted from the
-   first to the last burst frame applied; the final state is checked against what was sent.
+- bare: a plain websockets client loop, json.loads(parse_float=Decimal) + a Decimal per amount;
+- ours: the real engine (AccountRunner: parser, store, change notification to a discarding sink);
+- ccxt.pro: the library's watch call, where it has the stream (every URL on the simulator).
+
+Frames/s are counted from the first to the last burst frame processed. Each client's final state is
+compared with the simulator's truth and printed. Nothing about speed is asserted.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import multiprocessing
-import resource
-import sys
+import contextlib
+import logging
 import time
-from decimal import Decimal
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from dataclasses import dataclass
+from typing import Any
 
 from streams.config import AccountConfig
 from streams.engine import AccountRunner
 from streams.exchange import Credentials
-from streams.exchanges.bitopro import SPEC, parser
-from streams.store import AccountStore, Changes
-
-ASSETS = [f"C{n:02d}" for n in range(50)]
-
-
-def balance_frame(i: int, assets: list[str]) -> str:
-    data = {
-        a: {
-            "currency": a,
-            "amount": f"{i}.12345678",
-            "available": f"{i}.00000001",
-            "stake": "0",
-            "tradable": True,
-        }
-        for a in assets
-    }
-    return json.dumps(
-        {
-            "event": "ACCOUNT_BALANCE",
-            "eventID": "x",
-            "timestamp": 1_700_000_000_000 + i,
-            "datetime": "2023-11-14T22:13:20.000Z",
-            "data": data,
-        }
-    )
+from streams.exchanges import EXCHANGES
+from streams.model import State, Status
+from tests.benchmarks.feeds import Feed, all_feeds
+from tests.benchmarks.report import FrameCounter, header, median, say
+from tests.benchmarks.simproc import SimProcess
 
 
-def order_frame(i: int) -> str:
-    order = {
-        "id": str(1000 + i % 200),
-        "pair": "btc_usdt",
-        "price": "65000.5",
-        "avgExecutionPrice": "0",
-        "action": "BUY",
-        "type": "LIMIT",
-        "timestamp": 1,
-        "updatedTimestamp": 1 + i,
-        "createdTimestamp": 1,
-        "status": 1,
-        "originalAmount": "1",
-        "remainingAmount": "0.5",
-        "executedAmount": f"0.{i:08d}",
-        "fee": "0",
-        "feeSymbol": "usdt",
-        "bitoFee": "0",
-        "total": "0",
-        "seq": "S",
-        "timeInForce": "GTC",
-    }
-    return json.dumps(
-        {
-            "event": "ACTIVE_ORDERS",
-            "timestamp": 1_700_000_000_000 + i,
-            "datetime": "2023-11-14T22:13:20.000Z",
-            "data": {"btc_usdt": [order]},
-        }
-    )
+@dataclass(slots=True)
+class Run:
+    rate: float
+    exact: bool
+    summary: str
 
 
-def bench_bare(name: str, frames: list[str]) -> None:
-    """The floor to compare with: json.loads and a Decimal per amount, nothing else."""
-    started = time.perf_counter()
-    for frame in frames:
-        for item in json.loads(frame, parse_float=Decimal)["data"].values():
-            for entry in item if isinstance(item, list) else [item]:
-                for key in ("amount", "available", "price", "originalAmount", "executedAmount"):
-                    if key in entry:
-                        Decimal(entry[key])
-    elapsed = time.perf_counter() - started
-    print(f"bare baseline {name:<28} {len(frames) / elapsed:>10,.0f} frames/s  (json.loads + Decimal only)")
+async def _finish(counter: FrameCounter, n: int) -> None:
+    async with asyncio.timeout(max(120.0, n / 500)):
+        await counter.done.wait()
 
 
-def bench_pure(name: str, frames: list[str]) -> None:
-    store = AccountStore()
-    started = time.perf_counter()
-    for frame in frames:
-        for event in parser.parse(frame):
-            store.apply(event)
-    elapsed = time.perf_counter() - started
-    print(f"parser+store  {name:<28} {len(frames) / elapsed:>10,.0f} frames/s  ({len(frames)} frames)")
+async def run_bare(feed: Feed, n: int) -> Run:
+    assert feed.bare is not None
+    async with SimProcess(feed.exchange) as sim:
+        [info] = sim.infos
+        ws = await feed.bare.open(info)
+        try:
+            state: dict[str, Any] = {}
+            decode = feed.bare.decode
+            for _ in range(feed.bare.welcome):
+                decode(await ws.recv(), state)
+            [truth] = await sim.prepare(feed.key, n)
+            counter = FrameCounter()
+            counter.arm(n)
+            blast = asyncio.create_task(sim.blast())
+            async with asyncio.timeout(max(120.0, n / 500)):
+                while not counter.done.is_set():
+                    decode(await ws.recv(), state)
+                    counter.tick()
+            await blast
+        finally:
+            await ws.close()
+        exact, summary = feed.bare.compare(state, truth)
+        return Run(counter.rate(), exact, summary)
 
 
-# ---------------------------------------------------------------------- end to end
-
-
-def _simulator_process(ready: multiprocessing.Queue, go: multiprocessing.Event, frames: int) -> None:
-    from streams.exchanges.bitopro.simulator import BitoProSimulator
-
-    async def main() -> None:
-        sim = BitoProSimulator(seed=1)
-        await sim.start()
-        ready.put((sim.ws_url, sim.rest_url, dict(sim.credentials)))
-        while not go.is_set():
-            await asyncio.sleep(0.01)
-        [client] = sim.clients("account-balance")
-        burst = [balance_frame(i, [ASSETS[i % len(ASSETS)]]) for i in range(1, frames + 1)]
-        for frame in burst:
-            await client.connection.send(frame)
-        await asyncio.sleep(30)
-
-    asyncio.run(main())
-
-
-async def bench_end_to_end(frames: int) -> None:
-    spawn = multiprocessing.get_context("spawn")
-    ready = spawn.Queue()
-    go = spawn.Event()
-    child = spawn.Process(target=_simulator_process, args=(ready, go, frames))
-    child.start()
-    try:
-        ws_url, rest_url, credentials = ready.get(timeout=30)
-        applied: list[float] = []
+async def run_ours(feed: Feed, n: int) -> Run:
+    async with SimProcess(feed.exchange) as sim:
+        [info] = sim.infos
+        counter = FrameCounter()
         live = asyncio.Event()
+        fills: list[Any] = []
 
-        def sink(update: object) -> None:
-            if isinstance(update, Changes):
-                if update.balances and all(a in ASSETS for a in update.balances):
-                    applied.append(time.perf_counter())
-            elif update.state.value == "live":
-                live.set()
+        last_update = [time.monotonic()]
 
-        runner = AccountRunner(
-            AccountConfig("bench", "bitopro", "", ws_url, rest_url), SPEC, Credentials(credentials), sink
-        )
+        def sink(update: Any) -> None:
+            last_update[0] = time.monotonic()
+            if isinstance(update, Status):
+                if update.state is State.LIVE:
+                    live.set()
+            elif feed.counts(update):
+                counter.tick()
+                fills.extend(update.fills)
+
+        account = AccountConfig("bench", feed.exchange, "", info.ws_url, info.rest_url)
+        runner = AccountRunner(account, EXCHANGES[feed.exchange], Credentials(info.credentials), sink)
         task = asyncio.create_task(runner.run())
-        await asyncio.wait_for(live.wait(), 30)
-        go.set()
-        last = f"{frames}.12345678"
-        async with asyncio.timeout(120):
-            while (
-                runner.store.balances.get(ASSETS[frames % len(ASSETS)], None) is None
-                or str(runner.store.balances[ASSETS[frames % len(ASSETS)]].total) != last
-            ):
-                await asyncio.sleep(0.005)
-        elapsed = applied[-1] - applied[0]
-        expected = {ASSETS[i % len(ASSETS)]: Decimal(f"{i}.12345678") for i in range(frames - 49, frames + 1)}
-        exact = all(runner.store.balances[a].total == v for a, v in expected.items())
-        print(
-            f"end to end    {'balance frames, 1 currency':<28} {(len(applied) - 1) / elapsed:>10,.0f} frames/s  "
-            f"({len(applied)} frames over loopback; final state exact: {exact}; "
-            f"malformed {runner.malformed_frames}, reconnects {runner.reconnects})"
-        )
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    finally:
-        child.terminate()
-        child.join()
+        try:
+            async with asyncio.timeout(30):
+                await live.wait()
+                # Settled, as the peers are before their burst: the REST rounds that follow the
+                # subscriptions' acks (Bitstamp reads the new markets' fills) are done.
+                while runner.refresh_pending or time.monotonic() - last_update[0] < 0.3:
+                    await asyncio.sleep(0.05)
+            [truth] = await sim.prepare(feed.key, n)
+            counter.arm(n)
+            blast = asyncio.create_task(sim.blast())
+            await _finish(counter, n)
+            await blast
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        exact, summary = feed.compare_ours(runner.store, fills, truth)
+        if runner.malformed_frames or runner.reconnects:
+            summary += f" (malformed {runner.malformed_frames}, reconnects {runner.reconnects})"
+        return Run(counter.rate(), exact, summary)
 
 
-def main() -> None:
-    args = argparse.ArgumentParser()
-    args.add_argument("--frames", type=int, default=50_000)
-    n = args.parse_args().frames
-    feeds = {
-        "balance, 1 currency": [balance_frame(i, [ASSETS[i % 50]]) for i in range(n)],
-        "balance, 50 currencies": [balance_frame(i, ASSETS) for i in range(n // 10)],
-        "active orders, 1 order": [order_frame(i) for i in range(n)],
-    }
-    for name, frames in feeds.items():
-        bench_bare(name, frames)
-        bench_pure(name, frames)
-    asyncio.run(bench_end_to_end(n))
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (this process)")
+async def run_ccxt(feed: Feed, n: int) -> Run:
+    assert feed.ccxt is not None
+    async with SimProcess(feed.exchange) as sim:
+        [info] = sim.infos
+        counter = FrameCounter()
+        exchange = feed.ccxt.make(info, counter.tick)
+        ccxt = feed.ccxt
+
+        async def watching() -> None:  # what a ccxt.pro user writes
+            while True:
+                await ccxt.watch(exchange)
+
+        watcher = asyncio.create_task(watching())
+        try:
+            async with asyncio.timeout(30):  # subscribed: its snapshot or ack handled
+                while counter.total < ccxt.welcome:
+                    if watcher.done():
+                        watcher.result()
+                    await asyncio.sleep(0.01)
+            [truth] = await sim.prepare(feed.key, n)
+            counter.arm(n)
+            blast = asyncio.create_task(sim.blast())
+            await _finish(counter, n)
+            await blast
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await exchange.close()
+        exact, summary = feed.ccxt.compare(exchange, truth)
+        return Run(counter.rate(), exact, summary)
 
 
-if __name__ == "__main__":
-    main()
+def _ccxt_missing() -> str | None:
+    try:
+        import ccxt.pro  # noqa: F401
+    except ImportError:
+        return "ccxt not installed (pip install -e '.[bench]'): skipped"
+    return None
+
+
+CLIENTS = {"bare": run_bare, "ours": run_ours, "ccxt.pro": run_ccxt}
+
+
+def _unavailable(feed: Feed, client: str) -> str | None:
+    if client == "bare" and feed.bare is None:
+        return "no bare client for this feed"
+    if client == "ccxt.pro":
+        if feed.ccxt is None:
+            return "ccxt.pro has no such stream"
+        return _ccxt_missing()
+    return None
+
+
+async def measure(feed: Feed, n: int, repeat: int) -> dict[str, list[Run] | str]:
+    """Every client `repeat` times, taking turns (bare, ours, ccxt.pro, bare, ...), so that a change in
+    the machine's load during the runs falls on all of them alike."""
+    outcome: dict[str, list[Run] | str] = {}
+    for client in CLIENTS:
+        outcome[client] = _unavailable(feed, client) or []
+    for _ in range(repeat):
+        for client, runs in outcome.items():
+            if isinstance(runs, str):
+                continue
+            try:
+                runs.append(await CLIENTS[client](feed, n))
+            except Exception as exc:
+                outcome[client] = f"failed: {type(exc).__name__}: {exc}"
+    return outcome
+
+
+async def main_async(keys: list[str] | None, frames: int | None, repeat: int) -> dict[str, Any]:
+    header(
+        f"Throughput over a loopback simulator socket (frames/s; median of {repeat} runs, clients taking turns)"
+    )
+    results: dict[str, Any] = {}
+    for feed in all_feeds():
+        if keys and feed.key not in keys:
+            continue
+        if feed.skip:
+            say(f"{feed.title:<38} {feed.skip}")
+            results[feed.key] = {"skip": feed.skip}
+            continue
+        n = frames or feed.default_frames
+        row: dict[str, Any] = {"frames": n}
+        for client, runs in (await measure(feed, n, repeat)).items():
+            if isinstance(runs, str):
+                say(f"{feed.title:<38} {client:<9} {runs}")
+                row[client] = runs
+                continue
+            rate = median([r.rate for r in runs])
+            spread = ", ".join(f"{r.rate:,.0f}" for r in runs)
+            finals = "; ".join(sorted({f"{'EXACT' if r.exact else 'NOT EXACT'}: {r.summary}" for r in runs}))
+            say(
+                f"{feed.title:<38} {client:<9} {rate:>9,.0f} frames/s  (runs {spread}; {n:,} frames)  final state {finals}"
+            )
+            row[client] = {
+                "rate": rate,
+                "runs": [r.rate for r in runs],
+                "exact": all(r.exact for r in runs),
+                "final": finals,
+            }
+        bare, ours, pro = (row.get(c) for c in CLIENTS)
+        parts = []
+        if isinstance(ours, dict) and isinstance(bare, dict):
+            parts.append(f"ours/bare {ours['rate'] / bare['rate']:.2f}x")
+        if isinstance(ours, dict) and isinstance(pro, dict):
+            parts.append(f"ours/ccxt.pro {ours['rate'] / pro['rate']:.2f}x")
+        if parts:
+            say(f"{feed.title:<38} => {', '.join(parts)}")
+        results[feed.key] = row
+    return results
+
+
+def main(keys: list[str] | None = None, frames: int | None = None, repeat: int = 3) -> dict[str, Any]:
+    logging.getLogger("websockets").setLevel(logging.ERROR)
+    return asyncio.run(main_async(keys, frames, repeat))

@@ -1,0 +1,97 @@
+"""Footprint of the window process: RSS over time with 5 demo accounts busy, then CPU when idle.
+
+The real window (gui.app.run_gui) runs 5 accounts against simulators in a second process. Phase 1:
+each simulator makes one random step of account activity per second (orders placed, filled,
+cancelled, deposits: what `--demo` shows) for `--minutes`; RSS (VmRSS) is sampled every few seconds.
+Printed: RSS after `--warmup` minutes and at the end, and the growth after the warm-up scaled to
+10 minutes (end minus warm-up value, and the least-squares slope of all samples after it). Phase 2:
+the activity stops; only keepalives flow (websocket pings); CPU time of the process over
+`--idle-seconds` as a share of one core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.benchmarks.report import header, say
+from tests.benchmarks.simproc import SimProcess
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def slope_per_10_min(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) samples, in MB per 10 minutes."""
+    n = len(samples)
+    if n < 2:
+        return float("nan")
+    mean_t = sum(t for t, _ in samples) / n
+    mean_m = sum(m for _, m in samples) / n
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    cov = sum((t - mean_t) * (m - mean_m) for t, m in samples)
+    return cov / var * 600 if var else float("nan")
+
+
+def main(
+    accounts: int = 5, minutes: float = 20, warmup: float = 10, idle_seconds: float = 60
+) -> dict[str, Any]:
+    from tests.benchmarks import guiharness
+
+    warmup = min(warmup, minutes)
+    header(
+        f"Footprint: {accounts} accounts in the window, activity 1 step/s each for {minutes:g} min "
+        f"(warm-up {warmup:g} min), then {idle_seconds:g} s idle"
+    )
+    result: dict[str, Any] = {}
+
+    async def scenario(window: Any, sim: SimProcess) -> None:
+        await sim.activity(1.0)
+        start = time.monotonic()
+        samples: list[tuple[float, float]] = []
+        next_print = 0.0
+        while (elapsed := time.monotonic() - start) < minutes * 60:
+            samples.append((elapsed, rss_mb()))
+            if elapsed >= next_print:
+                say(f"  {elapsed / 60:5.1f} min  RSS {samples[-1][1]:6.1f} MB")
+                next_print += 60
+            await asyncio.sleep(5)
+        samples.append((time.monotonic() - start, rss_mb()))
+        after = [(t, m) for t, m in samples if t >= warmup * 60]
+        at_warmup = after[0][1]
+        end = samples[-1][1]
+        span_min = (samples[-1][0] - after[0][0]) / 60
+        result.update(
+            rss_start=samples[0][1],
+            rss_warmup=at_warmup,
+            rss_end=end,
+            rss_peak=max(m for _, m in samples),
+            growth_endpoints=(end - at_warmup) / span_min * 10 if span_min > 0 else float("nan"),
+            growth_slope=slope_per_10_min(after),
+            span_min=span_min,
+            fills=sum(len(t.fills) for t in await sim.truth()),
+        )
+        await sim.quiet()
+        await asyncio.sleep(5)  # the last activity's frames and repaints are done
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        await asyncio.sleep(idle_seconds)
+        result["idle_cpu"] = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+
+    guiharness.run(accounts, scenario)
+    say(
+        f"RSS: {result['rss_start']:.1f} MB when live, {result['rss_warmup']:.1f} MB after {warmup:g} min, "
+        f"{result['rss_end']:.1f} MB at {minutes:g} min (peak {result['rss_peak']:.1f} MB); "
+        f"{result['fills']} fills on the simulators"
+    )
+    say(
+        f"growth after the warm-up ({result['span_min']:.1f} min): {result['growth_endpoints']:+.2f} MB per 10 min "
+        f"(end - warm-up), {result['growth_slope']:+.2f} MB per 10 min (slope)"
+    )
+    say(f"idle CPU (keepalives only, {idle_seconds:g} s): {result['idle_cpu']:.2%} of one core")
+    return result
