@@ -76,7 +76,10 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: frozenset[str] = frozenset()
-        self._exact: re.Pattern[str] | None = None
+        # Longest first, so a secret containing another is masked whole. Plain substring replacement,
+        # not one regex of all of them: every new token would compile a bigger regex, and the `re`
+        # module keeps the last 512 compiled (memory that grew through a long session's tokens).
+        self._ordered: tuple[str, ...] = ()
 
     def register(self, values: Iterable[str]) -> None:
         """Mask these values (and their escaped forms) from now on. Values shorter than
@@ -96,21 +99,19 @@ class Redactor:
             if forms <= self._values:
                 return
             self._values = self._values | forms
-            longest_first = sorted(self._values, key=len, reverse=True)
-            self._exact = re.compile("|".join(re.escape(v) for v in longest_first))
+            self._ordered = tuple(sorted(self._values, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
-        exact = self._exact
-        if exact is not None:
-            text = exact.sub(MASK, text)
+        for value in self._ordered:
+            if value in text:
+                text = text.replace(value, MASK)
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
 
     def contains_secret(self, text: str) -> bool:
         """Whether `text` holds a registered secret (for tests and assertions)."""
-        exact = self._exact
-        return exact is not None and exact.search(text) is not None
+        return any(value in text for value in self._ordered)
 
 
 REDACTOR = Redactor()

@@ -244,3 +244,13 @@ raise RuntimeError(f"cannot connect with {creds['api_key']} and {dict(creds.valu
     assert "RuntimeError: cannot connect with [redacted]" in done.stderr
     assert "KeyError" in done.stderr and "Exception in thread" in done.stderr
     assert not leaked(done.stderr, ["AK-crash-test-123456", "SK-crash-test-654321"])
+
+
+def test_a_secret_that_contains_another_is_masked_whole_and_the_order_of_registration_does_not_matter():
+    inner, outer = "token-abcdef", "token-abcdef-and-more-7Q"
+    for order in ((inner, outer), (outer, inner)):
+        redactor = Redactor()
+        for value in order:
+            redactor.register([value])
+        assert redactor.redact(f"got {outer} and {inner}.") == f"got {MASK} and {MASK}."
+        assert redactor.contains_secret(f"x{inner}x") and not redactor.contains_secret("token-abc")
