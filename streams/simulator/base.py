@@ -354,7 +354,6 @@ class ExchangeSimulator(ABC):
     # ---- REST --------------------------------------------------------------------------------
 
     def _rest_app(self) -> web.Application:
-        @web.middleware
         async def gate(
             request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
         ) -> web.StreamResponse:
@@ -375,8 +374,19 @@ class ExchangeSimulator(ABC):
                 return self._rest_error(refusal)
             return await handler(request)
 
-        app = web.Application(middlewares=[gate])
-        app.add_routes(self.rest_routes())
+        def gated(route: web.RouteDef) -> web.RouteDef:
+            async def serve(request: web.Request) -> web.StreamResponse:
+                return await gate(request, route.handler)  # type: ignore[arg-type]
+
+            return web.RouteDef(route.method, route.path, serve, route.kwargs)
+
+        # Each handler goes through the gate itself rather than through a middleware: aiohttp caches
+        # middleware-wrapped handlers (1,024 of them, process-wide), which kept every stopped
+        # simulator and its ledger alive through a long soak.
+        app = web.Application()
+        app.add_routes(
+            [gated(route) if isinstance(route, web.RouteDef) else route for route in self.rest_routes()]
+        )
         return app
 
     def _rest_error(self, refusal: Refusal) -> web.Response:
