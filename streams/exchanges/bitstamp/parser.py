@@ -34,7 +34,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, bounded, integer
+from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ORDERS_CHANNEL = "private-my_orders_"  # + market id + "-" + user id
@@ -52,7 +52,7 @@ _SUBTYPES = {"0": "limit", "2": "market", "4": "limit_ioc", "6": "limit_fok", "8
 _ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
-_decode = json.JSONDecoder(parse_float=Decimal).decode  # one decoder: json.loads builds one per call
+_decode = decode_json
 
 
 def channel(kind: str, market_id: str, user_id: str) -> str:

@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from streams.events import (
@@ -34,7 +33,7 @@ from streams.events import (
     UnknownEvent,
 )
 from streams.exchanges.bitzoom import mapper
-from streams.exchanges.wire import JSON_ERRORS
+from streams.exchanges.wire import JSON_ERRORS, decode_json
 from streams.model import Fill
 
 BALANCE = "/api/v1/balance"
@@ -102,7 +101,7 @@ def split(frame: str) -> list[Line | MalformedPart]:
 def line(text: str) -> Line:
     """One line -> a `Line`; raises `MalformedFrame` when it is not a message of the protocol."""
     try:
-        msg = json.loads(text, parse_float=Decimal)
+        msg = decode_json(text)
     except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]}): {_snippet(text)}") from None
     if not isinstance(msg, dict):
@@ -224,7 +223,7 @@ def rest_data(body: str) -> Any:
     `duration` (9223372036854776000) is beyond 2**53.
     """
     try:
-        msg = json.loads(body, parse_float=Decimal)
+        msg = decode_json(body)
     except JSON_ERRORS as exc:
         raise MalformedFrame(f"REST answer is not JSON ({exc.args[0][:80]})") from None
     if not isinstance(msg, dict):

@@ -38,7 +38,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, bounded, integer
+from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ACCOUNT_EVENTS = ("outboundAccountPosition", "outboundAccountInfo")
@@ -388,12 +388,9 @@ def _list(value: object) -> list[Any]:
     return value
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal)  # one decoder: json.loads(parse_float=) builds one per call
-
-
 def _load(text: str) -> Any:
     try:
-        return _DECODER.decode(text)
+        return decode_json(text)
     except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
 

@@ -12,7 +12,6 @@ markets trading the assets that moved: a partial fill moves balances without any
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -28,7 +27,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, bounded, integer
+from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 T = TypeVar("T")
@@ -390,7 +389,7 @@ def _each(items: list[Any], make: Callable[[Any], T], what: str) -> tuple[T, ...
 
 def _load(text: str) -> dict[str, Any]:
     try:
-        msg = json.loads(text, parse_float=Decimal)
+        msg = decode_json(text)
     except JSON_ERRORS as exc:
         raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
     if not isinstance(msg, dict):

@@ -1,0 +1,57 @@
+"""`decode_json` must read every JSON text exactly as `json.loads(text, parse_float=Decimal)` does (the
+parsers were written against that), and fail only with the errors the parsers catch."""
+
+import contextlib
+import json
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.exchanges.wire import JSON_ERRORS, decode_json
+
+NUMBER_TEXTS = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False, places=None).map(lambda d: format(d, "f")),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
+)
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.text(max_size=20)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, st.lists(NUMBER_TEXTS, min_size=1, max_size=5))
+def test_reads_what_json_reads_with_decimal_floats(value, numbers):
+    text = json.dumps({"v": value, "n": []})[:-2] + ", ".join(numbers) + "]}"
+    expected = json.loads(text, parse_float=Decimal)
+    got = decode_json(text)
+    assert got == expected
+    for ours, theirs in zip(got["n"], expected["n"], strict=True):
+        assert type(ours) is type(theirs)  # int stays int, a float's text becomes that exact Decimal
+        assert str(ours) == str(theirs)  # Decimal("1.10") keeps its trailing zero
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_anything_else_fails_with_an_error_the_parsers_catch(text):
+    with contextlib.suppress(JSON_ERRORS):
+        decode_json(text)
+
+
+def test_deep_nesting_and_huge_numbers():
+    for text in ("[" * 100_000 + "]" * 100_000, "NaN", '{"a": 1} x'):
+        try:
+            decode_json(text)
+        except JSON_ERRORS:
+            continue
+        raise AssertionError(f"{text[:12]!r} was accepted")
+    assert decode_json('{"a": 123456789012345678901234567890, "b": 1e400}') == {
+        "a": 123456789012345678901234567890,
+        "b": Decimal("1E+400"),
+    }
