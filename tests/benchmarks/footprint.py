@@ -39,6 +39,13 @@ def slope_per_10_min(samples: list[tuple[float, float]]) -> float:
     return cov / var * 600 if var else float("nan")
 
 
+async def _fills(sims: list[SimProcess]) -> int:
+    total = 0
+    for sim in sims:
+        total += sum(len(truth.fills) for truth in await sim.truth())
+    return total
+
+
 def main(
     accounts: int = 5, minutes: float = 20, warmup: float = 10, idle_seconds: float = 60
 ) -> dict[str, Any]:
@@ -49,10 +56,12 @@ def main(
         f"Footprint: {accounts} accounts in the window, activity 1 step/s each for {minutes:g} min "
         f"(warm-up {warmup:g} min), then {idle_seconds:g} s idle"
     )
+    say(f"accounts: {', '.join(guiharness.demo_exchanges(accounts))} (the demo's mix)")
     result: dict[str, Any] = {}
 
-    async def scenario(window: Any, sim: SimProcess) -> None:
-        await sim.activity(1.0)
+    async def scenario(window: Any, sims: list[SimProcess]) -> None:
+        for sim in sims:
+            await sim.activity(1.0)
         start = time.monotonic()
         samples: list[tuple[float, float]] = []
         next_print = 0.0
@@ -75,9 +84,10 @@ def main(
             growth_endpoints=(end - at_warmup) / span_min * 10 if span_min > 0 else float("nan"),
             growth_slope=slope_per_10_min(after),
             span_min=span_min,
-            fills=sum(len(t.fills) for t in await sim.truth()),
+            fills=await _fills(sims),
         )
-        await sim.quiet()
+        for sim in sims:
+            await sim.quiet()
         await asyncio.sleep(5)  # the last activity's frames and repaints are done
         cpu0, wall0 = time.process_time(), time.monotonic()
         await asyncio.sleep(idle_seconds)

@@ -21,24 +21,27 @@ from streams.exchanges import EXCHANGES
 from streams.model import State
 from tests.benchmarks.simproc import SimProcess
 
-Scenario = Callable[[Any, SimProcess], Awaitable[None]]  # (MainWindow, simulators)
+Scenario = Callable[[Any, list[SimProcess]], Awaitable[None]]  # (MainWindow, one process per exchange)
 
 
 def demo_exchanges(count: int) -> list[str]:
-    """`count` accounts over the registered exchanges, round-robin (5 BitoPro while it is alone)."""
+    """`count` accounts over the registered exchanges, round-robin (the demo's mix: one of each)."""
     names = list(EXCHANGES)
     return [names[k % len(names)] for k in range(count)]
 
 
-def run(count: int, scenario: Scenario, live_timeout_s: float = 60.0) -> None:
-    """Open the window on `count` accounts and run `scenario` once all are live; then close."""
+def run(
+    count: int, scenario: Scenario, live_timeout_s: float = 60.0, exchanges: list[str] | None = None
+) -> None:
+    """Open the window on `count` accounts (of `exchanges`, default the demo's mix) and run `scenario`
+    once all are live; then close."""
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="bench-config-")
     from PySide6.QtWidgets import QApplication
 
     from gui.app import run_gui
     from gui.main_window import MainWindow
 
-    exchanges = demo_exchanges(count)
+    exchanges = exchanges or demo_exchanges(count)
     failure: list[BaseException] = []
 
     async def drive(sims: list[SimProcess]) -> None:
@@ -52,8 +55,7 @@ def run(count: int, scenario: Scenario, live_timeout_s: float = 60.0) -> None:
                     window = next(
                         (w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None
                     )
-            assert len(sims) == 1, "one exchange per run for now"
-            await scenario(window, sims[0])
+            await scenario(window, sims)
         except BaseException as exc:
             failure.append(exc)
         finally:
