@@ -130,6 +130,10 @@ class AccountRunner:
         # "moved in the gap" is measured against. Not the store: periodic resyncs and REST refreshes
         # update it without recovering fills, so a fill missed by a half-open stream would look unmoved.
         self._recovered_balances: dict[str, Balance] | None = None
+        # The newest fill time seen before the gap that recovery has still to close. Not the store's
+        # newest: a failed attempt drains the fills its new sockets read meanwhile into the store,
+        # which would start the next attempt's recovery after the gap's own fills.
+        self._gap_from_ms: int | None = None
         self._unknown_seen: set[str] = set()
         self._watchers: set[asyncio.Event] = set()  # set when orders or balances changed (subscribe_more)
         self._refresh_wanted: Refresh | None = None
@@ -468,10 +472,12 @@ class AccountRunner:
         buffered meanwhile, in the exchange's time order, skipping those the snapshot already covers."""
         if self._buffer is None:
             self._buffer = []
+        if recover and self._gap_from_ms is None:
+            self._gap_from_ms = self.store.last_fill_ms  # before this attempt can drain anything
         try:
             snapshot = await rest.snapshot()
             if recover:
-                since = max(self.store.last_fill_ms, self._first_live_ms) - self.timing.gap_margin_ms
+                since = max(self._gap_from_ms, self._first_live_ms) - self.timing.gap_margin_ms
                 markets = self.store.markets() | _markets_of(snapshot) | set(self.account.markets)
                 before = self.store.balances if self._recovered_balances is None else self._recovered_balances
                 now = {b.asset: b for b in snapshot.balances.balances}
@@ -487,6 +493,7 @@ class AccountRunner:
         self._drain_buffer(cutoff_ms=min(snapshot.balances.time_ms, snapshot.orders.time_ms))
         if recover or self._recovered_balances is None:
             self._recovered_balances = {b.asset: b for b in snapshot.balances.balances}
+            self._gap_from_ms = None
         self._first_live_ms = self._first_live_ms or now_ms()
 
     def _drain_buffer(self, cutoff_ms: int) -> None:

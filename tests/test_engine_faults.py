@@ -108,6 +108,25 @@ async def test_a_fill_missed_while_half_open_is_recovered_after_a_resync_saw_its
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def test_a_gap_fill_is_recovered_after_an_attempt_that_failed_with_newer_fills_buffered(sim, runner):
+    """A reconnect whose snapshot never finishes still hands its sockets' news to the store (a fill
+    made after the gap). The next attempt must recover from where the gap began, not from that newer
+    fill (a soak run lost two fills so: bitopro seed=100140)."""
+    client, recorder = runner
+    in_gap, later = a_resting_order(sim), a_resting_order(sim)
+    await wait_for(lambda: later.order_id in client.store.orders, what="the orders")
+    sim.slow_rest(4.0)  # every reconnect's snapshot (and token or listenKey) takes this long
+    await sim.drop_connections()
+    sim.truth.fill_order(in_gap.order_id, Decimal("0.1"))  # only REST can tell of this one
+    await asyncio.sleep(2.5)  # more than the recovery margin (2 s) between the two fills
+    await wait_for(lambda: sim.clients(), 10, "the new sockets")
+    sim.truth.fill_order(later.order_id, Decimal("0.2"))  # read by the new sockets, buffered
+    await asyncio.sleep(0.5)
+    await sim.drop_connections()  # the attempt fails before its snapshot arrived
+    sim.slow_rest(0.0)
+    await converged(sim, client, recorder)
+
+
 async def test_duplicated_frames_change_nothing_twice(sim, runner):
     client, recorder = runner
     sim.duplicate_frames(True)
