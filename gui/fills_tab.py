@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -27,7 +27,10 @@ from gui.views import Mode, table_view
 from streams.ledger import FillLedger, LedgerFill, Outcome, write_csv
 from streams.model import fmt
 
-SHOWN_ROWS = 5_000  # the table shows the newest this many; the CSV export has them all
+# The table holds the newest PAGE_ROWS fills and reads the next page from the ledger when the user
+# scrolls to its end (Qt's fetchMore): memory follows what was scrolled to, not the whole history.
+# The CSV export has them all.
+PAGE_ROWS = 500
 ALL = ""
 
 OUTCOME_TEXT = {
@@ -74,13 +77,28 @@ class HistoryModel(ColumnsModel[LedgerFill]):
     def __init__(self, name_of: Callable[[str], str], parent: QObject | None = None) -> None:
         super().__init__(history_columns(name_of), parent)
         self._rows: list[LedgerFill] = []
+        self.more = False  # the ledger holds older fills than these
+        self.fetch_more: Callable[[], None] = lambda: None  # set by the tab: read the next page
 
-    def set_rows(self, rows: list[LedgerFill]) -> None:
+    def set_rows(self, rows: list[LedgerFill], more: bool = False) -> None:
+        self.more = more
         if rows == self._rows:
+            return
+        if rows[: len(self._rows)] == self._rows and self._rows:  # a page more: keep the scroll position
+            self.beginInsertRows(QModelIndex(), len(self._rows), len(rows) - 1)
+            self._rows = rows
+            self.endInsertRows()
             return
         self.beginResetModel()
         self._rows = rows
         self.endResetModel()
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return self.more and not parent.isValid()
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if not parent.isValid():
+            self.fetch_more()
 
     def rows(self) -> list[LedgerFill]:
         return list(self._rows)
@@ -110,6 +128,8 @@ class FillsTab(QWidget):
         self.ledger: FillLedger | None = ledger
         self._names = dict(accounts)
         self.model = HistoryModel(lambda account: self._names.get(account, account), self)
+        self.model.fetch_more = self._show_more
+        self._limit = PAGE_ROWS
         self.account_filter = QComboBox()
         self.account_filter.addItem("All accounts", ALL)
         for account, name in accounts:
@@ -140,8 +160,8 @@ class FillsTab(QWidget):
         self._reload.setSingleShot(True)
         self._reload.setInterval(250)
         self._reload.timeout.connect(self.refresh)
-        self.account_filter.currentIndexChanged.connect(self.refresh)
-        self.market_filter.currentIndexChanged.connect(self.refresh)
+        self.account_filter.currentIndexChanged.connect(self._filter_changed)
+        self.market_filter.currentIndexChanged.connect(self._filter_changed)
         self.refresh()
 
     def ledger_changed(self) -> None:
@@ -159,14 +179,25 @@ class FillsTab(QWidget):
         self._reload.stop()
         self.ledger = None
 
+    def _filter_changed(self) -> None:
+        self._limit = PAGE_ROWS
+        self.refresh()
+
+    def _show_more(self) -> None:
+        self._limit += PAGE_ROWS
+        self.refresh()
+
     def refresh(self) -> None:
         if self.ledger is None:
             return
         self._refresh_markets()
-        rows = self.ledger.fills(**self._filters(), limit=SHOWN_ROWS)  # type: ignore[arg-type]
-        self.model.set_rows(rows)
-        shown = f"{len(rows):,} fills" if len(rows) < SHOWN_ROWS else f"newest {SHOWN_ROWS:,} fills"
-        self.count_label.setText(shown)
+        rows = self.ledger.fills(**self._filters(), limit=self._limit + 1)  # type: ignore[arg-type]
+        more = len(rows) > self._limit
+        rows = rows[: self._limit]
+        self.model.set_rows(rows, more)
+        self.count_label.setText(
+            f"newest {len(rows):,} fills (scroll for older)" if more else f"{len(rows):,} fills"
+        )
 
     def _refresh_markets(self) -> None:
         assert self.ledger is not None

@@ -271,3 +271,30 @@ def test_privacy_mode_hides_amounts_in_notifications(qtbot, app):
     [sent] = watcher.snapshot()
     assert sent.summary == "Filled: BUY ••••• BTC/USDT @ ••••• on BitoPro main"
     assert "0.5" not in sent.body and "64" not in sent.body
+
+
+def test_fills_tab_reads_older_pages_only_when_scrolled_to(qtbot, tmp_path):
+    """The table holds a page of the newest fills; scrolling to its end reads the next page and keeps
+    the rows already shown (no reset): memory follows what the user looked at."""
+    from gui.fills_tab import PAGE_ROWS, FillsTab
+    from streams.ledger import FillLedger
+
+    total = PAGE_ROWS * 2 + 34
+    with FillLedger(tmp_path / "fills.sqlite3") as ledger:
+        for n in range(total):
+            ledger.record("main", fill(f"t{n}", 1_000_000 + n))
+        tab = FillsTab(ledger, [("main", "BitoPro main")])
+        qtbot.addWidget(tab)
+        tab.show()
+        assert tab.model.rowCount() == PAGE_ROWS and tab.model.canFetchMore()
+        assert "scroll for older" in tab.count_label.text()
+        first_page = tab.model.rows()
+        resets = []
+        tab.model.modelReset.connect(lambda: resets.append(1))
+        for pages in (2, 3):
+            tab.view.scrollToBottom()
+            qtbot.waitUntil(lambda pages=pages: tab.model.rowCount() == min(total, PAGE_ROWS * pages))
+        assert tab.model.rows()[:PAGE_ROWS] == first_page and not resets
+        assert not tab.model.canFetchMore() and tab.count_label.text() == f"{total:,} fills"
+        assert tab.model.rows()[-1].fill.trade_id == "t0"  # the oldest, at the end
+        tab.detach()
