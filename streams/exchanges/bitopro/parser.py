@@ -6,7 +6,6 @@ either, missing optional fields. Anything that is not a frame of the protocol ra
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
-from streams.exchanges.wire import JSON_ERRORS, MAX_EXPONENT, bounded, integer
+from streams.exchanges.wire import MAX_EXPONENT, bounded, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 _ORDER_STATUS = {
@@ -64,7 +63,7 @@ def parse(frame: str) -> list[Event]:
                     return [BalancesEvent(_wire_balances(fast.data), fast.timestamp)]
                 except _BAD_FIELDS as exc:
                     raise MalformedFrame(f"ACCOUNT_BALANCE: {type(exc).__name__}: {exc}") from None
-    msg = _load(frame)
+    msg = load_object(frame)
     name = msg.get("event")
     if not isinstance(name, str):
         raise MalformedFrame("no 'event' field")
@@ -221,23 +220,13 @@ def rest_trading_pairs(body: str) -> list[str]:
 
 def _rest_items(body: str, make: Callable[[Mapping[str, Any]], T], what: str) -> tuple[T, ...]:
     """Each item of a REST answer's `data` list through `make`; any bad item fails the whole answer."""
-    data = _load(body).get("data")
+    data = load_object(body).get("data")
     if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
         raise MalformedFrame(f"{what}: REST answer without a 'data' list")
     try:
         return tuple(make(item) for item in data)
     except _BAD_FIELDS as exc:
         raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
-
-
-def _load(text: str) -> dict[str, Any]:
-    try:
-        msg = json.loads(text, parse_float=Decimal)
-    except JSON_ERRORS as exc:
-        raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
-    if not isinstance(msg, dict):
-        raise MalformedFrame("not a JSON object")
-    return msg
 
 
 def _dec(value: object) -> Decimal:

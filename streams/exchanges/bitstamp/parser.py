@@ -34,7 +34,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer
+from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ORDERS_CHANNEL = "private-my_orders_"  # + market id + "-" + user id
@@ -52,7 +52,6 @@ _SUBTYPES = {"0": "limit", "2": "market", "4": "limit_ioc", "6": "limit_fok", "8
 _ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
-_decode = decode_json
 
 
 def channel(kind: str, market_id: str, user_id: str) -> str:
@@ -81,7 +80,7 @@ class StreamParser:
         self._markets = {mid: (name, name.partition("/")[2]) for mid, name in names.items()}
 
     def __call__(self, frame: str) -> list[Event]:
-        msg = _load(frame)
+        msg = load_object(frame)
         name = msg.get("event")
         if type(name) is not str:
             raise MalformedFrame("no 'event' field")
@@ -213,7 +212,7 @@ _CONTROL: dict[str, Callable[[StreamParser, Mapping[str, Any]], list[Event]]] = 
 def control(frame: str) -> tuple[str, str, Any]:
     """(event, channel, data) of a frame, for the handshake that waits for acks; MalformedFrame if
     the frame is not a JSON object with an event name."""
-    msg = _load(frame)
+    msg = load_object(frame)
     name = msg.get("event")
     if type(name) is not str:
         raise MalformedFrame("no 'event' field")
@@ -308,7 +307,7 @@ def rest_fills(body: str) -> tuple[list[Fill], int]:
 
 def rest_token(body: str) -> tuple[str, str, int]:
     """POST /api/v2/websockets_token/ -> (token, user id, valid seconds)."""
-    data = _load(body)
+    data = load_object(body)
     try:
         token, user_id, valid = data["token"], data["user_id"], _int(data.get("valid_sec", 60))
         if not isinstance(token, str) or not token or isinstance(user_id, bool) or valid < 0:
@@ -369,7 +368,7 @@ def _pair_keys(row: Mapping[str, Any]) -> tuple[str, str]:
 def _rest_items(body: str, make: Callable[[Mapping[str, Any]], Any], what: str) -> tuple[Any, ...]:
     """Each item of a REST answer's list through `make`; any bad item fails the whole answer."""
     try:
-        data = _decode(body)
+        data = decode_json(body)
     except JSON_ERRORS as exc:
         raise MalformedFrame(f"{what}: not JSON ({exc.args[0][:80]})") from None
     if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
@@ -378,16 +377,6 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], Any], what: str) 
         return tuple(make(item) for item in data)
     except _BAD_FIELDS as exc:
         raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
-
-
-def _load(text: str) -> dict[str, Any]:
-    try:
-        msg = _decode(text)
-    except JSON_ERRORS as exc:
-        raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
-    if type(msg) is not dict:
-        raise MalformedFrame("not a JSON object")
-    return msg
 
 
 def _id(data: Mapping[str, Any]) -> str:

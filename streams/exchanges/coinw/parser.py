@@ -27,7 +27,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer
+from streams.exchanges.wire import bounded, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ BAD_PARAMETER_CODES = frozenset({"-103", "-3"})
 def parse(frame: str) -> list[Event]:
     """One websocket frame -> its events. Control frames carry `channel` (or `event`), data frames
     `biz`/`type`/`data`; a frame with `errorCode`/`errorMsg` and neither is a protocol error."""
-    msg = _load(frame)
+    msg = load_object(frame)
     if "channel" in msg:
         return _control(msg)
     event = msg.get("event")
@@ -204,7 +204,7 @@ class RestError(Exception):
 def envelope(body: str, what: str) -> Any:
     """The `data` of a successful envelope; RestError for a refusal; MalformedFrame otherwise.
     `code` is a string in the docs ("200"); a number is accepted too."""
-    msg = _load(body)
+    msg = load_object(body)
     code = str(msg.get("code", ""))
     if code != "200" or msg.get("success") is False:
         if not code:
@@ -385,16 +385,6 @@ def _each(items: list[Any], make: Callable[[Any], T], what: str) -> tuple[T, ...
         return tuple(make(item) for item in items)
     except _BAD_FIELDS as exc:
         raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
-
-
-def _load(text: str) -> dict[str, Any]:
-    try:
-        msg = decode_json(text)
-    except JSON_ERRORS as exc:
-        raise MalformedFrame(f"not JSON ({exc.args[0][:80]})") from None
-    if not isinstance(msg, dict):
-        raise MalformedFrame("not a JSON object")
-    return msg
 
 
 def _id(value: object) -> str:
