@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from operator import attrgetter
 
 import aiohttp
@@ -24,11 +24,14 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedError, Inval
 from streams.backoff import backoff
 from streams.config import AccountConfig
 from streams.events import (
+    BalancesEvent,
     Event,
     FillEvent,
     Heartbeat,
     MalformedFrame,
     MalformedPart,
+    OrdersEvent,
+    RawPayload,
     ReconnectRequested,
     Refresh,
     ServerError,
@@ -46,13 +49,14 @@ from streams.exchange import (
     StreamPlan,
     error_text,
 )
-from streams.model import Balance, State, Status, now_ms
+from streams.model import Balance, State, Status, now_ms, replace
 from streams.redaction import redact
 from streams.store import AccountStore, Changes
 
 log = logging.getLogger(__name__)
 _by_time = attrgetter("time_ms")  # events and fills alike carry the exchange's time
 _TURN_S = 0.004  # longest a reader runs before it lets the loop's other work in
+_STATE_EVENTS = frozenset({BalancesEvent, OrdersEvent, FillEvent, RawPayload})  # what the store applies
 
 Update = Changes | Status
 Sink = Callable[[Update], None]
@@ -522,6 +526,12 @@ class AccountRunner:
             log.warning("%s: skipped a malformed frame on %s: %s", self.account.id, plan.name, exc)
             return
         for event in events:
+            if type(event) in _STATE_EVENTS:  # most events: straight to the store (or the buffer)
+                if self._buffer is not None:
+                    self._buffer.append(event)
+                else:
+                    self._apply(event)
+                continue
             match event:
                 case Heartbeat():
                     continue

@@ -1,12 +1,14 @@
 """What a parser or a REST snapshot hands to the store: exchange-neutral events.
 
 Every event carries the exchange's own time (`time_ms`) so the engine can order events that were
-buffered while a REST snapshot was in flight.
+buffered while a REST snapshot was in flight. Frozen msgspec Structs, as the model's values: a frame
+makes one or two, and a frozen dataclass costs three times as much to build. Frozen, holding only
+model values, tuples and frozensets, they cannot form a cycle: `gc=False` (the collector skips them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from streams.model import Balance, Fill, Order
 
@@ -15,8 +17,7 @@ class MalformedFrame(ValueError):
     """A frame that is not what the protocol promises; the engine logs, counts and skips it."""
 
 
-@dataclass(frozen=True, slots=True)
-class BalancesEvent:
+class BalancesEvent(msgspec.Struct, frozen=True, gc=False):
     """Absolute balances. `complete` means these are all of the account's assets (a snapshot):
     any asset not listed is gone. Otherwise each listed asset is upserted."""
 
@@ -25,8 +26,7 @@ class BalancesEvent:
     complete: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class OrdersEvent:
+class OrdersEvent(msgspec.Struct, frozen=True, gc=False):
     """Absolute order states. `complete` means these are all open orders (a snapshot): an open order
     not listed has closed. Otherwise each listed order is upserted; a closed status removes it."""
 
@@ -35,22 +35,19 @@ class OrdersEvent:
     complete: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class FillEvent:
+class FillEvent(msgspec.Struct, frozen=True, gc=False):
     fill: Fill
     time_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class UnknownEvent:
+class UnknownEvent(msgspec.Struct, frozen=True, gc=False):
     """A well-formed frame of a kind this app does not use; logged once per name and ignored."""
 
     name: str
     time_ms: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ServerError:
+class ServerError(msgspec.Struct, frozen=True, gc=False):
     """The exchange answered with an error text inside the stream (not a transport failure)."""
 
     text: str
@@ -58,23 +55,20 @@ class ServerError:
     time_ms: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
+class Heartbeat(msgspec.Struct, frozen=True, gc=False):
     """An application-level pong or other keep-alive answer: proof the stream is alive, no data."""
 
     time_ms: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ReconnectRequested:
+class ReconnectRequested(msgspec.Struct, frozen=True, gc=False):
     """The server asked the client to reconnect (Bitstamp's bts:request_reconnect, an expired
     listenKey): the engine opens fresh connections, switches to them, closes the old ones and resyncs."""
 
     time_ms: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Refresh:
+class Refresh(msgspec.Struct, frozen=True, gc=False):
     """The stream said something changed but not all of it: ask REST (`RestClient.refresh`).
 
     CoinW's order channel has no partial-fill event, so an order frame asks for that order's trades;
@@ -99,8 +93,7 @@ class Refresh:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RawPayload:
+class RawPayload(msgspec.Struct, frozen=True, gc=False):
     """A payload whose fields are not fully published (Bitzoom): kept verbatim so the user can see
     exactly what the exchange sent, next to what the parser made of it."""
 
@@ -109,8 +102,7 @@ class RawPayload:
     time_ms: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class MalformedPart:
+class MalformedPart(msgspec.Struct, frozen=True, gc=False):
     """One bad part of a frame that holds several (Bitzoom's newline-separated lines): counted and
     logged like a malformed frame, while the good parts of the same frame are still applied."""
 

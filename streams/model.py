@@ -1,16 +1,28 @@
 """The domain values every exchange is translated into.
 
-Frozen, slotted dataclasses: a value is never changed in place, so a view can keep one without copying.
+Frozen values: never changed in place, so a view can keep one without copying. The three that every
+frame builds (Balance, Order, Fill) are msgspec Structs: built and compared in C, 3 to 6 times faster
+than frozen dataclasses (whose __init__ goes through object.__setattr__ per field), which is most of
+a frame's cost on the hot path. They hold only strings, numbers and enums, so they cannot be part
+of a reference cycle: `gc=False` keeps them out of the garbage collector's passes. `replace` below
+makes a changed copy of a Struct or a dataclass.
 Money is `Decimal`, built from the wire's string; ids are strings (several exceed 2**53); times are
 integer milliseconds since the Unix epoch, UTC.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, TypeVar
+
+import msgspec
+
+_ZERO = Decimal(0)
+T = TypeVar("T")
 
 
 def now_ms() -> int:
@@ -28,13 +40,19 @@ def fmt(amount: Decimal) -> str:
     return format(amount, "f")
 
 
-def _never_negative(value: object, *names: str) -> None:
+def replace(value: T, **changes: Any) -> T:
+    """A copy of a model value (Struct) or a dataclass with `changes` applied."""
+    if isinstance(value, msgspec.Struct):
+        return msgspec.structs.replace(value, **changes)
+    return dataclasses.replace(value, **changes)  # type: ignore[type-var]
+
+
+def _negative(value: msgspec.Struct, *names: str) -> ValueError:
     """A balance, an order's price and sizes, a fill's price and size cannot be below zero: a parser
     that builds one from a hostile frame gets this ValueError, which it reports as MalformedFrame
     (a fee may be negative: a maker rebate)."""
-    for name in names:
-        if getattr(value, name) < 0:
-            raise ValueError(f"negative {name}: {getattr(value, name)}")
+    name = next(n for n in names if getattr(value, n) < 0)
+    return ValueError(f"negative {name}: {getattr(value, name)}")
 
 
 class State(StrEnum):
@@ -70,11 +88,13 @@ class OrderStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        return self in OPEN_STATUSES
 
 
-@dataclass(frozen=True, slots=True)
-class Balance:
+OPEN_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
+
+
+class Balance(msgspec.Struct, frozen=True, gc=False):
     """One asset of one account. `locked` is everything that is neither available nor free (in orders,
     held, staked), as far as the exchange tells."""
 
@@ -84,11 +104,11 @@ class Balance:
     locked: Decimal
 
     def __post_init__(self) -> None:
-        _never_negative(self, "total", "available", "locked")
+        if self.total < _ZERO or self.available < _ZERO or self.locked < _ZERO:
+            raise _negative(self, "total", "available", "locked")
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
+class Order(msgspec.Struct, frozen=True, gc=False):
     order_id: str
     market: str
     side: Side
@@ -101,11 +121,11 @@ class Order:
     updated_ms: int
 
     def __post_init__(self) -> None:
-        _never_negative(self, "price", "amount", "filled")
+        if self.price < _ZERO or self.amount < _ZERO or self.filled < _ZERO:
+            raise _negative(self, "price", "amount", "filled")
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(msgspec.Struct, frozen=True, gc=False):
     """One match of one of the account's orders. `late` marks a fill first learnt from REST after a gap."""
 
     trade_id: str
@@ -120,4 +140,5 @@ class Fill:
     late: bool = False
 
     def __post_init__(self) -> None:
-        _never_negative(self, "price", "amount")
+        if self.price < _ZERO or self.amount < _ZERO:
+            raise _negative(self, "price", "amount")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import msgspec
 from hypothesis import strategies as st
 
 from streams.events import MalformedFrame
@@ -189,6 +190,15 @@ NON_NEGATIVE = {
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
+def _field_names(value: object) -> tuple[str, ...] | None:
+    """The fields of a model value (msgspec Struct) or an event (dataclass); None for anything else."""
+    if isinstance(value, msgspec.Struct):
+        return value.__struct_fields__
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(f.name for f in dataclasses.fields(value))
+    return None
+
+
 def check_result(result: object, where: str = "result") -> None:
     """Walk what a parser returned: no float anywhere, every Decimal finite, every dataclass field of
     its declared type, the money of NON_NEGATIVE never below zero."""
@@ -199,18 +209,19 @@ def check_result(result: object, where: str = "result") -> None:
         return
     if isinstance(result, str | int | bool | Enum | None):
         return
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+    names = _field_names(result)
+    if names is not None:
         cls = type(result)
         hints = _HINTS.get(cls)
         if hints is None:
             hints = _HINTS[cls] = typing.get_type_hints(cls)
-        for field in dataclasses.fields(result):
-            value = getattr(result, field.name)
-            expected = hints[field.name]
+        for name in names:
+            value = getattr(result, name)
+            expected = hints[name]
             if expected in (Decimal, str, int, bool):
                 ok = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
-                assert ok, f"{where}.{field.name} is {type(value).__name__}, not {expected.__name__}"
-            check_result(value, f"{where}.{field.name}")
+                assert ok, f"{where}.{name} is {type(value).__name__}, not {expected.__name__}"
+            check_result(value, f"{where}.{name}")
         for name in NON_NEGATIVE.get(cls, ()):
             assert getattr(result, name) >= 0, f"{where}.{name} is negative: {result!r}"
         return

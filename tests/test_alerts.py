@@ -1,7 +1,6 @@
 """The notification policy, step by step with a fake clock: texts, partial vs full whichever stream
 comes first, bursts coalesced, settings, history."""
 
-from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import given
@@ -9,7 +8,7 @@ from hypothesis import strategies as st
 
 from streams.alerts import Alert, AlertPolicy, AlertSettings, Muted, NotifyOn, describe, num
 from streams.ledger import Outcome
-from streams.model import Fill, Order, OrderStatus, Side
+from streams.model import Fill, Order, OrderStatus, Side, replace
 
 D = Decimal
 

@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.events import (
     BalancesEvent,
@@ -551,3 +553,82 @@ def test_times():
     assert parser.utc_ms("2021-11-25 12:59:59.322000") == 1637845199322
     with pytest.raises(ValueError):
         parser.utc_ms(5)
+
+
+# ---- the typed fast path for order frames ---------------------------------------------------------
+
+_ORDER_DATA = CCXT_ORDER_CREATED["data"]
+_field_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.decimals(allow_nan=False, allow_infinity=False, places=8).map(str),
+    st.sampled_from(["", "0", "1", "2", "buy", "sell", "1e999999", "-0", "junk", "1789459694223000"]),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
+_order_fields = st.sampled_from(
+    [
+        "id",
+        "id_str",
+        "order_type",
+        "order_subtype",
+        "datetime",
+        "microtimestamp",
+        "amount_str",
+        "amount_traded",
+        "amount_at_create",
+        "price_str",
+        "stop_price",
+    ]
+)
+
+
+def _general(frame):
+    """What the general (dict) path makes of an order frame: its events, or "malformed"."""
+    msg = json.loads(frame, parse_float=Decimal)
+    try:
+        return [parse._order(msg, msg["event"]), POLL_BALANCES]
+    except parser._BAD_FIELDS:
+        return "malformed"
+
+
+def _fast(frame):
+    try:
+        return parse._fast_order(frame)
+    except MalformedFrame:
+        return "malformed"
+
+
+def test_order_frames_of_the_usual_shape_take_the_fast_path():
+    for frame in (DOC_ORDER_CREATED, json.dumps(CCXT_ORDER_CREATED), json.dumps(CCXT_DELETED_AFTER_FILL)):
+        fast = parse._fast_order(frame)
+        assert fast is not None and fast == _general(frame) == parse(frame)
+    assert parse._fast_order(json.dumps(CCXT_TRADE)) is None  # not an order frame
+    assert (
+        parse._fast_order(with_data(CCXT_ORDER_CREATED, amount_str=0.005)) is None
+    )  # a number: general path
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(_order_fields, _field_values, max_size=4),
+    st.sets(_order_fields, max_size=2),
+    st.sampled_from([*sorted(parser._ORDER_EVENTS), "trade", "order_unknown"]),
+    st.sampled_from(
+        ["private-my_orders_ethusdt-4416057", "private-my_orders_nope-1", "private-my_trades_ethusdt-1"]
+    ),
+)
+def test_the_fast_order_path_agrees_with_the_general_path(changes, dropped, event, channel_name):
+    """Any order frame the typed path takes gives exactly what the general path gives (or both refuse
+    it); any frame it does not take is the general path's, and parse() always agrees with the latter."""
+    data = {k: v for k, v in {**_ORDER_DATA, **changes}.items() if k not in dropped}
+    frame = json.dumps({"event": event, "channel": channel_name, "data": data})
+    general = _general(frame) if event in parser._ORDER_EVENTS else None
+    fast = _fast(frame)
+    if fast is not None:
+        assert fast == general
+    if general is not None:
+        try:
+            assert parse(frame) == general
+        except MalformedFrame:
+            assert general == "malformed"

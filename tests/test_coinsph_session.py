@@ -1,11 +1,10 @@
 """The pure parts of the Coins.ph session: the event-time gate and the interval scaling."""
 
-from dataclasses import replace
 from decimal import Decimal
 
 from streams.events import BalancesEvent, FillEvent, OrdersEvent, Refresh
 from streams.exchanges.coinsph.session import CoinsphTiming, EventOrder
-from streams.model import Balance, OrderStatus
+from streams.model import Balance, OrderStatus, replace
 from tests.gui_helpers import fill, order
 
 

@@ -5,7 +5,6 @@ a server that stops answering pings."""
 import asyncio
 import json
 import random
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -15,7 +14,7 @@ from streams.engine import AccountRunner
 from streams.exchange import Credentials
 from streams.exchanges.bitopro import SPEC
 from streams.exchanges.bitopro.simulator import BitoProSimulator
-from streams.model import Balance, OrderStatus, Side, State
+from streams.model import Balance, OrderStatus, Side, State, replace
 from tests.engine_helpers import FAST, Recorder, fill_shapes, matches_truth, wait_for
 
 

@@ -8,7 +8,6 @@ import json
 import logging
 import random
 import re
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -20,7 +19,7 @@ from streams.exchanges.bitzoom import SPEC
 from streams.exchanges.bitzoom.parser import BALANCE, OPEN_ORDERS, TOKEN_EXPIRED
 from streams.exchanges.bitzoom.rest import HISTORY_TRADE
 from streams.exchanges.bitzoom.simulator import BitzoomSimulator
-from streams.model import Balance, OrderStatus, Side, State
+from streams.model import Balance, OrderStatus, Side, State, replace
 from streams.simulator.base import Refusal
 from tests.engine_helpers import FAST, Recorder, matches_truth, wait_for
 

@@ -9,7 +9,6 @@ import json
 import logging
 import random
 from collections import Counter
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -20,7 +19,7 @@ from streams.exchange import Credentials
 from streams.exchanges.coinsph import spec_with
 from streams.exchanges.coinsph.session import CoinsphTiming
 from streams.exchanges.coinsph.simulator import CoinsphSimulator
-from streams.model import Balance, OrderStatus, Side, State
+from streams.model import Balance, OrderStatus, Side, State, replace
 from tests.engine_helpers import FAST, Recorder, matches_truth, wait_for
 
 D = Decimal

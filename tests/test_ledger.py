@@ -7,13 +7,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from streams.ledger import FillLedger, Outcome, default_ledger_path, write_csv
-from streams.model import Fill, Side
+from streams.model import Fill, Side, replace
 
 
 def fill(trade_id="t1", order_id="o1", amount="0.5", price="64210.5", time_ms=1_700_000_000_123, late=False):

@@ -1,10 +1,9 @@
 """The account store: snapshots, upserts, closed orders, and fills counted exactly once."""
 
-from dataclasses import replace
 from decimal import Decimal
 
 from streams.events import BalancesEvent, FillEvent, OrdersEvent, UnknownEvent
-from streams.model import Balance, Fill, Order, OrderStatus, Side
+from streams.model import Balance, Fill, Order, OrderStatus, Side, replace
 from streams.store import AccountStore
 
 D = Decimal

@@ -11,10 +11,9 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from streams.model import Balance, Fill, Order, OrderStatus, Side, now_ms
+from streams.model import Balance, Fill, Order, OrderStatus, Side, now_ms, replace
 
 Change = Balance | Order | Fill
 Listener = Callable[[Change], None]

@@ -4,7 +4,7 @@
     .venv/bin/python -m tests.benchmarks throughput [--feed K] [--frames N] [--repeat R]
     .venv/bin/python -m tests.benchmarks ui [--accounts 5] [--rate 10000] [--seconds 10]
     .venv/bin/python -m tests.benchmarks latency [--rate 1000] [--seconds 10]
-    .venv/bin/python -m tests.benchmarks footprint [--minutes 20] [--warmup 10] [--idle-seconds 60]
+    .venv/bin/python -m tests.benchmarks footprint [--minutes 20] [--warmup 10] [--idle-seconds 60] [--trace]
     .venv/bin/python -m tests.benchmarks startup [--runs 5]
     .venv/bin/python -m tests.benchmarks notify [--fills 1000]
 
@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     fp.add_argument("--minutes", type=float, default=20)
     fp.add_argument("--warmup", type=float, default=10)
     fp.add_argument("--idle-seconds", type=float, default=60)
+    fp.add_argument(
+        "--trace", action="store_true", help="tracemalloc: print what grew between the warm-up and the end"
+    )
     st = commands.add_parser("startup", help="account-monitor --demo to painted window and first balance")
     st.add_argument("--runs", type=int, default=5)
     nt = commands.add_parser("notify", help="fill frame -> Notify call on a private bus with dunst")
@@ -88,7 +91,7 @@ def main() -> None:
     elif args.command == "latency":
         result = latency.main(args.rate, args.seconds)
     elif args.command == "footprint":
-        result = footprint.main(args.accounts, args.minutes, args.warmup, args.idle_seconds)
+        result = footprint.main(args.accounts, args.minutes, args.warmup, args.idle_seconds, args.trace)
     elif args.command == "startup":
         result = startup.main(args.runs)
     elif args.command == "notify":

@@ -7,12 +7,17 @@ Printed: RSS after `--warmup` minutes and at the end, and the growth after the w
 10 minutes (end minus warm-up value, and the least-squares slope of all samples after it). Phase 2:
 the activity stops; only keepalives flow (websocket pings); CPU time of the process over
 `--idle-seconds` as a share of one core.
+
+`--trace` (for finding a leak, not for the figures: it slows the process and costs memory itself):
+tracemalloc snapshots at the end of the warm-up and at the end, and the allocation sites that grew
+most in between, with their stacks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +51,20 @@ async def _fills(sims: list[SimProcess]) -> int:
     return total
 
 
+def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int = 15) -> None:
+    """The allocation sites (whole stacks) that grew most between two snapshots."""
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    stats = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "traceback")
+    total = sum(s.size_diff for s in stats)
+    say(f"tracemalloc: Python allocations {total / 2**20:+.2f} MB between the snapshots; the top {top}:")
+    for stat in stats[:top]:
+        say(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks")
+        for line in stat.traceback.format(limit=6, most_recent_first=True):
+            say(f"      {line}")
+
+
 def main(
-    accounts: int = 5, minutes: float = 20, warmup: float = 10, idle_seconds: float = 60
+    accounts: int = 5, minutes: float = 20, warmup: float = 10, idle_seconds: float = 60, trace: bool = False
 ) -> dict[str, Any]:
     from tests.benchmarks import guiharness
 
@@ -60,18 +77,26 @@ def main(
     result: dict[str, Any] = {}
 
     async def scenario(window: Any, sims: list[SimProcess]) -> None:
+        if trace:
+            tracemalloc.start(12)
         for sim in sims:
             await sim.activity(1.0)
         start = time.monotonic()
         samples: list[tuple[float, float]] = []
         next_print = 0.0
+        at_warmup: tracemalloc.Snapshot | None = None
         while (elapsed := time.monotonic() - start) < minutes * 60:
+            if trace and at_warmup is None and elapsed >= warmup * 60:
+                at_warmup = tracemalloc.take_snapshot()
             samples.append((elapsed, rss_mb()))
             if elapsed >= next_print:
                 say(f"  {elapsed / 60:5.1f} min  RSS {samples[-1][1]:6.1f} MB")
                 next_print += 60
             await asyncio.sleep(5)
         samples.append((time.monotonic() - start, rss_mb()))
+        if at_warmup is not None:
+            _print_growth(at_warmup, tracemalloc.take_snapshot())
+            tracemalloc.stop()
         after = [(t, m) for t, m in samples if t >= warmup * 60]
         at_warmup = after[0][1]
         end = samples[-1][1]

@@ -16,7 +16,6 @@ import asyncio
 import hmac
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from operator import attrgetter
 from urllib.parse import urlencode, urlsplit
 
@@ -27,7 +26,7 @@ from streams.events import BalancesEvent, Event, FillEvent, Refresh
 from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, Snapshot, retry_after
 from streams.exchanges.bitstamp import parser, signer
 from streams.exchanges.bitstamp.token_store import WsToken
-from streams.model import Fill, now_ms
+from streams.model import Fill, now_ms, replace
 
 REST_URL = "https://www.bitstamp.net"
 API = "/api/v2"

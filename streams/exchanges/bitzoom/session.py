@@ -13,7 +13,6 @@ import ipaddress
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +24,7 @@ from streams.events import Event, MalformedFrame, MalformedPart, RawPayload, Ser
 from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, StreamPlan
 from streams.exchanges.bitzoom import parser, signer
 from streams.exchanges.bitzoom.parser import BALANCE, CONTROL_EVENTS, LOGON, OPEN_ORDERS, Subscription
-from streams.model import now_ms
+from streams.model import now_ms, replace
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from functools import partial
 
 import aiohttp
@@ -45,7 +45,7 @@ from streams.events import BalancesEvent, Event, OrdersEvent
 from streams.exchange import AuthFailed, Credentials, ExchangeUnavailable, ReconnectNow, StreamPlan
 from streams.exchanges.coinsph import parser
 from streams.exchanges.coinsph.rest import CoinsphApi, ListenKeyGone, make_api
-from streams.model import now_ms
+from streams.model import now_ms, replace
 
 log = logging.getLogger(__name__)
 

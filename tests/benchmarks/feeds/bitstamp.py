@@ -15,12 +15,11 @@ channel): those changes are not burst frames (`counts`).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from streams.exchanges import EXCHANGES
-from streams.model import Fill, OrderStatus, now_ms
+from streams.model import Fill, OrderStatus, now_ms, replace
 from streams.simulator.truth import SimulatedAccount
 from tests.benchmarks.feeds import Bare, Burst, Ccxt, Feed, SimInfo
 
