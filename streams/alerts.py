@@ -32,7 +32,11 @@ SETTLE_MS = 300  # longest a fill waits for the order frame from the other strea
 BURST_COUNT = 3
 BURST_WINDOW_MS = 2_000
 SUMMARY_LINES = 5
-_ORDERS_KEPT = 20_000  # order views remembered, oldest forgotten first
+_ORDERS_KEPT = 20_000  # order views remembered at most, oldest forgotten first
+# A closed order's view and fill count are kept this long after its last news, then forgotten (a
+# demo account closes thousands of orders a day: kept until the count above, they grew the app by
+# ~0.5 MB every 10 minutes). A fill learnt later after a gap brings its order's view again.
+FORGET_AFTER_MS = 600_000
 ZERO = Decimal(0)
 
 
@@ -156,6 +160,8 @@ class AlertPolicy:
         self._orders: OrderedDict[tuple[str, str], Order] = OrderedDict()
         self._base: dict[tuple[str, str], Decimal] = {}  # filled before we counted its fills
         self._counted: dict[tuple[str, str], Decimal] = {}  # sum of the new fills seen per order
+        self._touched: OrderedDict[tuple[str, str], int] = OrderedDict()  # key -> last news, oldest first
+        self._clock_ms = 0  # the latest time the caller passed (orders() gets none)
         self._waiting: list[_Waiting] = []
         self._sent: dict[str, deque[int]] = {}
         self._buckets: dict[str, _Bucket] = {}
@@ -163,24 +169,27 @@ class AlertPolicy:
 
     # ------------------------------------------------------------------ input
 
-    def orders(self, account: str, orders: Iterable[Order]) -> None:
-        """The latest view of some orders (open or closed), from a `Changes`."""
+    def orders(self, account: str, orders: Iterable[Order], now_ms: int | None = None) -> None:
+        """The latest view of some orders (open or closed), from a `Changes`, seen at `now_ms`."""
+        if now_ms is not None:
+            self._clock_ms = max(self._clock_ms, now_ms)
         for order in orders:
             key = (account, order.order_id)
             if key not in self._base:
                 self._base[key] = max(ZERO, order.filled - self._counted.get(key, ZERO))
             self._orders[key] = order
             self._orders.move_to_end(key)
+            self._touch(key)
         while len(self._orders) > _ORDERS_KEPT:
-            key, _ = self._orders.popitem(last=False)
-            self._base.pop(key, None)
-            self._counted.pop(key, None)
+            self._forget(next(iter(self._orders)))
 
     def add(self, account: str, fill: Fill, now_ms: int, *, historical: bool = False) -> None:
         """A fill the ledger has just claimed as new. `historical`: older than the account's first sync."""
         key = (account, fill.order_id)
         counted = self._counted.get(key, ZERO) + fill.amount
         self._counted[key] = counted
+        self._clock_ms = max(self._clock_ms, now_ms)
+        self._touch(key)
         if historical:
             self._ready.append(Muted(account, (fill.trade_id,), Outcome.HISTORY))
             return
@@ -191,6 +200,7 @@ class AlertPolicy:
 
     def due(self, now_ms: int) -> list[Decision]:
         """Everything decided by `now_ms`, in order; the caller sends the alerts and records outcomes."""
+        self._clock_ms = max(self._clock_ms, now_ms)
         still: list[_Waiting] = []
         for waiting in self._waiting:
             order = self._orders.get((waiting.account, waiting.fill.order_id))
@@ -206,7 +216,40 @@ class AlertPolicy:
                 self._ready.append(self._summary(account, bucket.items))
                 self._sent_at(account, now_ms)
         ready, self._ready = self._ready, []
+        self._forget_quiet(now_ms)
         return ready
+
+    def remembered(self) -> int:
+        """How many orders' views and fill counts are kept (tests check that it does not only grow)."""
+        return len(self._touched)
+
+    # ------------------------------------------------------------------ memory
+
+    def _touch(self, key: tuple[str, str]) -> None:
+        self._touched[key] = self._clock_ms
+        self._touched.move_to_end(key)
+
+    def _forget_quiet(self, now_ms: int) -> None:
+        """Forget orders without news for FORGET_AFTER_MS that are closed (or never seen) and have no
+        fill waiting; an open order is kept however old, and checked again a window later."""
+        limit = now_ms - FORGET_AFTER_MS
+        waiting: set[tuple[str, str]] | None = None
+        while self._touched:
+            key, at = next(iter(self._touched.items()))
+            if at > limit:
+                return
+            if waiting is None:
+                waiting = {(w.account, w.fill.order_id) for w in self._waiting}
+            order = self._orders.get(key)
+            if key in waiting or (order is not None and order.status.is_open):
+                self._touched[key] = now_ms
+                self._touched.move_to_end(key)
+            else:
+                self._forget(key)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        for kept in (self._orders, self._base, self._counted, self._touched):
+            kept.pop(key, None)
 
     def next_due_ms(self) -> int | None:
         """When `due` may next have something, if nothing else arrives (for the caller's timer)."""

@@ -146,7 +146,7 @@ class FillNotifier:
             return
         assert isinstance(update, Changes)
         now = self._clock()
-        self.policy.orders(account, update.orders.values())
+        self.policy.orders(account, update.orders.values(), now)
         new = False
         for fill in update.fills:
             if not self.ledger.record(account, fill, match_across=self._match_across.get(account, False)):

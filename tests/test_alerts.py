@@ -6,11 +6,22 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.alerts import Alert, AlertPolicy, AlertSettings, Muted, NotifyOn, describe, num
+from streams.alerts import (
+    FORGET_AFTER_MS,
+    SETTLE_MS,
+    Alert,
+    AlertPolicy,
+    AlertSettings,
+    Muted,
+    NotifyOn,
+    describe,
+    num,
+)
 from streams.ledger import Outcome
 from streams.model import Fill, Order, OrderStatus, Side, replace
 
 D = Decimal
+SETTLE_MS_PLUS = SETTLE_MS + 1
 
 
 def order(filled="0", amount="0.5", status=OrderStatus.OPEN, order_id="o1"):
@@ -193,3 +204,38 @@ def test_describe_partial_after_cancel():
     cancelled = replace(order("0.2"), status=OrderStatus.CANCELLED)
     text = describe(fill("t", "0.2"), cancelled, D("0.2"))
     assert not text.full and text.headline.startswith("Partially filled: BUY 0.2 of 0.5")
+
+
+def test_closed_orders_are_forgotten_after_a_quiet_window_and_open_ones_kept():
+    """The policy remembers each order's view and fill count; a closed one is forgotten once nothing
+    has been heard of it for FORGET_AFTER_MS (so a day of orders does not pile up), an open one never."""
+    p = policy()
+    t0 = 1_000_000
+    p.orders("a", [order(order_id="open")], t0)
+    for k in range(100):
+        p.orders("a", [order(order_id=f"c{k}", status=OrderStatus.OPEN)], t0)
+        p.add("a", fill(f"t{k}", "0.5", order_id=f"c{k}"), t0)
+        p.orders("a", [order("0.5", order_id=f"c{k}", status=OrderStatus.FILLED)], t0)
+    p.add("a", fill("t-no-view", "0.1", order_id="never-seen"), t0)  # a fill whose order never came
+    p.due(t0 + SETTLE_MS_PLUS)
+    assert p.remembered() == 102
+    p.due(t0 + FORGET_AFTER_MS - 1)
+    assert p.remembered() == 102  # not yet
+    p.due(t0 + FORGET_AFTER_MS + 1)
+    assert p.remembered() == 1  # the open order
+    p.orders(
+        "a", [order("0.2", order_id="open", status=OrderStatus.PARTIALLY_FILLED)], t0 + 3 * FORGET_AFTER_MS
+    )
+    p.add("a", fill("t-open", "0.2", order_id="open"), t0 + 3 * FORGET_AFTER_MS)
+    [alert] = p.due(t0 + 3 * FORGET_AFTER_MS + SETTLE_MS_PLUS)
+    assert alert.title.startswith("Partially filled: BUY 0.2 of 0.5")  # its view and count were kept
+
+
+def test_an_order_with_a_fill_waiting_is_not_forgotten():
+    p = policy(settle_ms=2 * FORGET_AFTER_MS)  # the fill waits longer than the window for its order
+    p.add("a", fill("t1", "0.2", order_id="unseen"), 0)
+    assert p.due(FORGET_AFTER_MS + 1) == []
+    assert p.remembered() == 1
+    assert len(p.due(2 * FORGET_AFTER_MS)) == 1  # decided at its deadline, then forgotten a window later
+    p.due(3 * FORGET_AFTER_MS + 2)
+    assert p.remembered() == 0

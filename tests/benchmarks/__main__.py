@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     fp.add_argument(
         "--trace", action="store_true", help="tracemalloc: print what grew between the warm-up and the end"
     )
+    fp.add_argument(
+        "--step-seconds", type=float, default=1.0, help="each simulator's activity: one step every N s"
+    )
     st = commands.add_parser("startup", help="account-monitor --demo to painted window and first balance")
     st.add_argument("--runs", type=int, default=5)
     nt = commands.add_parser("notify", help="fill frame -> Notify call on a private bus with dunst")
@@ -91,7 +94,9 @@ def main() -> None:
     elif args.command == "latency":
         result = latency.main(args.rate, args.seconds)
     elif args.command == "footprint":
-        result = footprint.main(args.accounts, args.minutes, args.warmup, args.idle_seconds, args.trace)
+        result = footprint.main(
+            args.accounts, args.minutes, args.warmup, args.idle_seconds, args.trace, args.step_seconds
+        )
     elif args.command == "startup":
         result = startup.main(args.runs)
     elif args.command == "notify":

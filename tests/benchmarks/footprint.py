@@ -61,16 +61,24 @@ def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top
         say(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks")
         for line in stat.traceback.format(limit=6, most_recent_first=True):
             say(f"      {line}")
+    say("by the line that allocated:")
+    for stat in after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "lineno")[:top]:
+        say(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks  {stat.traceback[0]}")
 
 
 def main(
-    accounts: int = 5, minutes: float = 20, warmup: float = 10, idle_seconds: float = 60, trace: bool = False
+    accounts: int = 5,
+    minutes: float = 20,
+    warmup: float = 10,
+    idle_seconds: float = 60,
+    trace: bool = False,
+    step_s: float = 1.0,
 ) -> dict[str, Any]:
     from tests.benchmarks import guiharness
 
     warmup = min(warmup, minutes)
     header(
-        f"Footprint: {accounts} accounts in the window, activity 1 step/s each for {minutes:g} min "
+        f"Footprint: {accounts} accounts in the window, activity 1 step every {step_s:g} s each for {minutes:g} min "
         f"(warm-up {warmup:g} min), then {idle_seconds:g} s idle"
     )
     say(f"accounts: {', '.join(guiharness.demo_exchanges(accounts))} (the demo's mix)")
@@ -80,7 +88,7 @@ def main(
         if trace:
             tracemalloc.start(12)
         for sim in sims:
-            await sim.activity(1.0)
+            await sim.activity(step_s)
         start = time.monotonic()
         samples: list[tuple[float, float]] = []
         next_print = 0.0
