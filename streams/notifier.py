@@ -145,6 +145,8 @@ class FillNotifier:
                 self._first_sync[account] = self.ledger.note_first_sync(account, update.since_ms)
             return
         assert isinstance(update, Changes)
+        if not update.orders and not update.fills:
+            return  # balances or raw payloads only (most frames): nothing the alerts look at
         now = self._clock()
         self.policy.orders(account, update.orders.values(), now)
         new = False
