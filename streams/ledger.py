@@ -108,6 +108,10 @@ class FillLedger:
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # SQLite's page cache grows with the file up to 2 MiB by default (the app's RSS grew with every
+        # fill recorded, ~0.35 MB per 1,000, measured); 256 KiB holds what a claim and a page of the
+        # Fills tab touch, and the OS caches the rest of the file anyway.
+        self._db.execute("PRAGMA cache_size=-256")
         with self._transaction():
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)

@@ -149,3 +149,8 @@ def test_ledger_survives_sigkill_mid_write(tmp_path):
         assert rows[committed[-1]].fill.price == Decimal("64210.5")
         assert len(rows) >= len(committed)  # at most the one in flight beyond what was printed
         assert len(rows) <= len(committed) + 1
+
+
+def test_the_page_cache_is_capped_so_memory_does_not_grow_with_the_file(ledger):
+    """SQLite's default cache grows with the file to 2 MiB; the app keeps 256 KiB (footprint)."""
+    assert ledger._db.execute("PRAGMA cache_size").fetchone()[0] == -256
