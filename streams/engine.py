@@ -24,14 +24,11 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedError, Inval
 from streams.backoff import backoff
 from streams.config import AccountConfig
 from streams.events import (
-    BalancesEvent,
     Event,
     FillEvent,
     Heartbeat,
     MalformedFrame,
     MalformedPart,
-    OrdersEvent,
-    RawPayload,
     ReconnectRequested,
     Refresh,
     ServerError,
@@ -56,7 +53,11 @@ from streams.store import AccountStore, Changes
 log = logging.getLogger(__name__)
 _by_time = attrgetter("time_ms")  # events and fills alike carry the exchange's time
 _TURN_S = 0.004  # longest a reader runs before it lets the loop's other work in
-_STATE_EVENTS = frozenset({BalancesEvent, OrdersEvent, FillEvent, RawPayload})  # what the store applies
+# What the stream reader acts on itself; every other event goes to the store (checked by type before
+# the match below: most frames carry state, and a class pattern per case costs an isinstance each).
+_CONTROL_EVENTS = frozenset(
+    {Heartbeat, MalformedPart, Refresh, UnknownEvent, ServerError, ReconnectRequested}
+)
 
 Update = Changes | Status
 Sink = Callable[[Update], None]
@@ -526,7 +527,7 @@ class AccountRunner:
             log.warning("%s: skipped a malformed frame on %s: %s", self.account.id, plan.name, exc)
             return
         for event in events:
-            if type(event) in _STATE_EVENTS:  # most events: straight to the store (or the buffer)
+            if type(event) not in _CONTROL_EVENTS:  # state (most events): to the store, or the buffer
                 if self._buffer is not None:
                     self._buffer.append(event)
                 else:
@@ -550,10 +551,6 @@ class AccountRunner:
                     log.warning("%s: %s says: %s", self.account.id, self.spec.title, text)
                 case ReconnectRequested():
                     raise ReconnectNow(f"{self.spec.title} asked for a reconnect")
-                case _ if self._buffer is not None:
-                    self._buffer.append(event)
-                case _:
-                    self._apply(event)
 
     def _apply_all(self, events: Iterable[Event]) -> None:
         merged = Changes()

@@ -88,10 +88,7 @@ class OrderStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in OPEN_STATUSES
-
-
-OPEN_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
+        return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 
 
 class Balance(msgspec.Struct, frozen=True, gc=False):

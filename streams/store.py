@@ -12,7 +12,7 @@ from decimal import Decimal
 import msgspec
 
 from streams.events import BalancesEvent, Event, FillEvent, OrdersEvent, RawPayload
-from streams.model import OPEN_STATUSES, Balance, Fill, Order, OrderStatus, replace
+from streams.model import Balance, Fill, Order, OrderStatus, replace
 
 _SEEN_FILLS_KEPT = 100_000  # trade ids remembered for de-duplication; far more than a day of fills
 _TWIN_WINDOW_S = 600  # a fill waits this long (behind the newest) for its twin from the other source
@@ -94,7 +94,7 @@ class AccountStore:
         changes = Changes()
         for order in event.orders:
             known = self.orders.get(order.order_id)
-            if order.status in OPEN_STATUSES:
+            if order.status.is_open:
                 if known is not None and order.updated_ms < known.updated_ms:
                     # A snapshot that cannot say when an order last changed (Bitstamp's REST gives its
                     # creation time) does not move it back in time, nor count as a change by that alone.

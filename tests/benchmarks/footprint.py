@@ -54,7 +54,8 @@ async def _fills(sims: list[SimProcess]) -> int:
 def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int = 15) -> None:
     """The allocation sites (whole stacks) that grew most between two snapshots."""
     ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
-    stats = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "traceback")
+    before, after = before.filter_traces(ignore), after.filter_traces(ignore)
+    stats = after.compare_to(before, "traceback")
     total = sum(s.size_diff for s in stats)
     say(f"tracemalloc: Python allocations {total / 2**20:+.2f} MB between the snapshots; the top {top}:")
     for stat in stats[:top]:
@@ -62,7 +63,7 @@ def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top
         for line in stat.traceback.format(limit=6, most_recent_first=True):
             say(f"      {line}")
     say("by the line that allocated:")
-    for stat in after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "lineno")[:top]:
+    for stat in after.compare_to(before, "lineno")[:top]:
         say(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks  {stat.traceback[0]}")
 
 

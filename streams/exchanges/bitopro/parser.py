@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
-from streams.exchanges.wire import MAX_EXPONENT, bounded, integer, load_object
+from streams.exchanges.wire import JSON_ERRORS, MAX_EXPONENT, bounded, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 _ORDER_STATUS = {
@@ -55,8 +55,8 @@ def parse(frame: str) -> list[Event]:
     if '"ACCOUNT_BALANCE"' in frame:
         try:
             fast = _decode_balances(frame)
-        except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
-            pass  # a lone surrogate cannot be encoded for msgspec; nesting too deep: the general path says
+        except JSON_ERRORS:  # a wrong type, a lone surrogate, nesting too deep: the general path says
+            pass
         else:
             if fast.event == "ACCOUNT_BALANCE":
                 try:

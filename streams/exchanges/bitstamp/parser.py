@@ -36,7 +36,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, MAX_EXPONENT, bounded, decode_json, integer, load_object
+from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ORDERS_CHANNEL = "private-my_orders_"  # + market id + "-" + user id
@@ -83,7 +83,6 @@ class _OrderFrame(msgspec.Struct, gc=False):
 # cost). Any other shape falls back to the general path, which accepts it or says what is wrong;
 # tests/test_bitstamp_parser.py checks that both paths give the same for generated frames.
 _decode_order_frame = msgspec.json.Decoder(_OrderFrame).decode
-_FAST_DECODE_ERRORS = (msgspec.DecodeError, UnicodeEncodeError, RecursionError)
 
 
 def channel(kind: str, market_id: str, user_id: str) -> str:
@@ -194,7 +193,7 @@ class StreamParser:
         """An order frame through the typed decoder; None when the frame is not of that shape."""
         try:
             msg = _decode_order_frame(frame)
-        except _FAST_DECODE_ERRORS:
+        except JSON_ERRORS:  # msgspec's DecodeError (a wrong type too) is a ValueError
             return None
         event, data = msg.event, msg.data
         if event not in _ORDER_EVENTS or not data.id_str:
@@ -519,12 +518,7 @@ def _event_ms(data: Mapping[str, Any]) -> int:
 
 def _dec(value: object) -> Decimal:
     """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal)."""
-    if type(value) is str:  # the usual case, with wire.bounded() inline (a call per amount costs)
-        number = Decimal(value)
-        if number.is_finite() and (not number or -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT):
-            return number
-        return bounded(number, value)  # raises, saying why
-    if not isinstance(value, int | Decimal) or isinstance(value, bool):
+    if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
         raise ValueError(f"not a decimal: {value!r}")
     return bounded(Decimal(value), value)
 
