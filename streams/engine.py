@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import attrgetter
 
 import aiohttp
@@ -47,12 +47,12 @@ from streams.exchange import (
     error_text,
 )
 from streams.model import Balance, State, Status, now_ms, replace
+from streams.push_socket import PushConnection
 from streams.redaction import redact
 from streams.store import AccountStore, Changes
 
 log = logging.getLogger(__name__)
 _by_time = attrgetter("time_ms")  # events and fills alike carry the exchange's time
-_TURN_S = 0.004  # longest a reader runs before it lets the loop's other work in
 # What the stream reader acts on itself; every other event goes to the store (checked by type before
 # the match below: most frames carry state, and a class pattern per case costs an isinstance each).
 _CONTROL_EVENTS = frozenset(
@@ -336,6 +336,7 @@ class AccountRunner:
                 # each costs more CPU (a tenth of a Bitstamp frame's) than the bandwidth is worth.
                 compression=None,
                 user_agent_header="account-monitor",
+                create_connection=PushConnection,  # frames parsed as they arrive (streams.push_socket)
             )
         except InvalidStatus as exc:
             raise _classify_refusal(exc, plan.refused) from None
@@ -349,32 +350,16 @@ class AccountRunner:
         return ws
 
     async def _read(self, plan: StreamPlan, ws: ClientConnection) -> None:
+        """Parse every message of the socket as it arrives, until it closes, goes silent (with a ping
+        frame: without one the websocket's own pings watch the silence) or a frame ends it."""
+        assert isinstance(ws, PushConnection)
         window = self._silence_s if plan.ping_frame else None
-        loop = asyncio.get_running_loop()
-        turn_ends = loop.time() + _TURN_S
         try:
-            # One silence timer for the whole read, pushed back at most every 1/20 of the window (a
-            # timer per frame cost a fifth of a Bitstamp trade frame): it fires 0.95 to 1 window after
-            # the last frame. Without a ping frame the websocket's own pings watch the silence.
-            async with asyncio.timeout(window) as silence:
-                pushed = loop.time()
-                step = window / 20 if window is not None else math.inf
-                while True:
-                    frame = await ws.recv()
-                    self._on_frame(
-                        plan, frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
-                    )
-                    now = loop.time()
-                    if now - pushed >= step:
-                        silence.reschedule(now + window)  # type: ignore[operator]
-                        pushed = now
-                    if now >= turn_ends:
-                        # recv() does not yield while frames are queued, and one socket read can queue
-                        # thousands: give the loop (the window, the other accounts) a turn every few ms.
-                        await asyncio.sleep(0)
-                        turn_ends = loop.time() + _TURN_S
+            await ws.serve(partial(self._on_frame, plan), silence_s=window)
         except TimeoutError:
             raise _Stale(f"no data on {plan.name} for {window:g} s") from None
+        except UnicodeDecodeError as exc:
+            raise MalformedFrame(f"a text frame on {plan.name} is not UTF-8: {exc.reason}") from None
         except ConnectionClosedError as exc:
             if exc.sent is not None and exc.sent.reason == "keepalive ping timeout":
                 raise _Stale(f"{plan.name} stopped answering pings for {self._silence_s:g} s") from None
