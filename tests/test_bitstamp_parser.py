@@ -632,3 +632,15 @@ def test_the_fast_order_path_agrees_with_the_general_path(changes, dropped, even
             assert parse(frame) == general
         except MalformedFrame:
             assert general == "malformed"
+
+
+def test_the_typed_path_reads_each_orders_side_kind_and_time_once_and_remembers_a_bounded_number():
+    fresh = StreamParser(NAMES)
+    first = fresh(with_data(CCXT_ORDER_CREATED, datetime="1700000000"))[0].orders[0]
+    again = fresh(with_data(CCXT_ORDER_CREATED, datetime="1700000000", amount_str="0.004"))[0].orders[0]
+    assert (again.side, again.kind, again.created_ms) == (first.side, first.kind, 1_700_000_000_000)
+    sold = fresh(with_data(CCXT_ORDER_CREATED, datetime="1700000000", order_type=1))[0].orders[0]
+    assert sold.side is Side.SELL  # another shape: not the remembered one
+    for i in range(2_500):
+        fresh(with_data(CCXT_ORDER_CREATED, datetime=str(1_700_000_000 + i)))
+    assert 0 < len(fresh._shapes) <= parser._SHAPES_KEPT

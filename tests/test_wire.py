@@ -5,10 +5,12 @@ import contextlib
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.exchanges.wire import JSON_ERRORS, decode_json
+from streams.exchanges import wire
+from streams.exchanges.wire import JSON_ERRORS, decimal, decode_json
 
 NUMBER_TEXTS = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40).map(str),
@@ -55,3 +57,28 @@ def test_deep_nesting_and_huge_numbers():
         "a": 123456789012345678901234567890,
         "b": Decimal("1E+400"),
     }
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False).map(str) | st.integers(-(10**30), 10**30))
+def test_decimal_reads_strings_and_integers_exactly_the_second_time_too(value):
+    expected = Decimal(value)
+    if expected and not -wire.MAX_EXPONENT <= expected.adjusted() <= wire.MAX_EXPONENT:
+        with pytest.raises(ValueError):
+            decimal(value)
+        return
+    assert decimal(value) == expected and str(decimal(value)) == str(expected)  # remembered: the same
+    assert type(decimal(value)) is Decimal
+
+
+@pytest.mark.parametrize("value", [True, 1.5, None, "NaN", "-Infinity", "1e41", "1e-41", "junk", [1], "sNaN"])
+def test_decimal_refuses_what_is_not_a_finite_bounded_number_every_time(value):
+    for _ in range(2):  # a refusal is not remembered as a number
+        with pytest.raises((ValueError, ArithmeticError)):
+            decimal(value)
+
+
+def test_decimal_remembers_a_bounded_number_of_strings():
+    for i in range(3 * wire._DECIMALS_KEPT):
+        assert decimal(f"{i}.5") == Decimal(i) + Decimal("0.5")
+    assert 0 < len(wire._decimals) <= wire._DECIMALS_KEPT

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
-from streams.exchanges.wire import JSON_ERRORS, MAX_EXPONENT, bounded, integer, load_object
+from streams.exchanges.wire import JSON_ERRORS, MAX_EXPONENT, decimal, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 _ORDER_STATUS = {
@@ -91,9 +91,9 @@ def trade_from_stream(data: Mapping[str, Any], time_ms: int) -> list[Event]:
         order_id=str(data["orderID"]),
         market=market(data["base"], data["quote"]),
         side=_SIDES[data["side"].lower()],
-        price=_dec(data["price"]),
-        amount=_dec(data["volume"]),
-        fee=_dec(data.get("fee", "0")),
+        price=decimal(data["price"]),
+        amount=decimal(data["volume"]),
+        fee=decimal(data.get("fee", "0")),
         fee_asset=str(data.get("feeCurrency", "")).upper(),
         time_ms=_int(data["transactionTimestamp"]) * 1000,  # seconds on this stream
     )
@@ -110,8 +110,8 @@ _HANDLERS: dict[str, Callable[[Any, int], list[Event]]] = {
 def balance(item: Mapping[str, Any]) -> Balance:
     """A balance from a stream or REST item. Locked (in orders or staked) is not sent: it is
     amount - available, floored at 0."""
-    total = _dec(item["amount"])
-    available = _dec(item["available"])
+    total = decimal(item["amount"])
+    available = decimal(item["available"])
     locked = total - available
     return Balance(str(item["currency"]).upper(), total, available, locked if locked > 0 else Decimal(0))
 
@@ -151,9 +151,9 @@ def order(item: Mapping[str, Any]) -> Order:
         market=market(base, quote),
         side=_SIDES[str(item["action"]).lower()],
         kind=str(item.get("type", "")).lower(),
-        price=_dec(item.get("price", "0")),
-        amount=_dec(item["originalAmount"]),
-        filled=_dec(item.get("executedAmount", "0")),
+        price=decimal(item.get("price", "0")),
+        amount=decimal(item["originalAmount"]),
+        filled=decimal(item.get("executedAmount", "0")),
         status=status,
         created_ms=created,
         updated_ms=_int(item.get("updatedTimestamp", created)),
@@ -180,9 +180,9 @@ def rest_trades(body: str, pair: str) -> list[Fill]:
             order_id=str(t["orderId"]),
             market=market(base, quote),
             side=_SIDES[str(t["action"]).lower()],
-            price=_dec(t["price"]),
-            amount=_dec(t["baseAmount"]),
-            fee=_dec(t.get("fee", "0")),
+            price=decimal(t["price"]),
+            amount=decimal(t["baseAmount"]),
+            fee=decimal(t.get("fee", "0")),
             fee_asset=str(t.get("feeSymbol", "")).upper(),
             time_ms=_int(t.get("createdTimestamp", t.get("timestamp"))),
         )
@@ -204,14 +204,6 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], T], what: str) ->
         return tuple(make(item) for item in data)
     except _BAD_FIELDS as exc:
         raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
-
-
-def _dec(value: object) -> Decimal:
-    """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal)."""
-    # `type(...) is str` first: the usual case, and this runs for every amount of every frame.
-    if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
-        raise ValueError(f"not a decimal: {value!r}")
-    return bounded(Decimal(value), value)
 
 
 def _int(value: object) -> int:

@@ -36,7 +36,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer, load_object
+from streams.exchanges.wire import JSON_ERRORS, decimal, decode_json, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ORDERS_CHANNEL = "private-my_orders_"  # + market id + "-" + user id
@@ -53,6 +53,8 @@ _SIDES = {"buy": Side.BUY, "sell": Side.SELL, "0": Side.BUY, "1": Side.SELL}
 _SUBTYPES = {"0": "limit", "2": "market", "4": "limit_ioc", "6": "limit_fok", "8": "limit_gtd"}
 _ZERO = Decimal(0)
 _CHANNELS_KEPT = 1_000
+_SHAPES_KEPT = 1_000
+_Shape = tuple[Side, str, int | None]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
@@ -104,12 +106,13 @@ class StreamParser:
     """One connection's frame parser: `parser(frame) -> events`. `names` maps Bitstamp market ids
     (`btcusd`) to display names (`BTC/USD`)."""
 
-    __slots__ = ("_channels", "_markets")
+    __slots__ = ("_channels", "_markets", "_shapes")
 
     def __init__(self, names: Mapping[str, str]) -> None:
         # market id -> (display name, quote asset): the quote is the fee asset of every fill.
         self._markets = {mid: (name, name.partition("/")[2]) for mid, name in names.items()}
         self._channels: dict[tuple[str, str], tuple[str, str]] = {}  # (channel, prefix) -> _market()
+        self._shapes: dict[tuple[object, ...], _Shape] = {}  # the typed path's wire fields -> _shape()
 
     def __call__(self, frame: str) -> list[Event]:
         if '"order_type"' in frame:  # likely an order frame: the typed path, if it is one
@@ -181,9 +184,9 @@ class StreamParser:
             order_id=_plain_id(data["order_id"]),
             market=name,
             side=_SIDES[str(side if side is not None else data["type"]).lower()],
-            price=_dec(data["price"]),
-            amount=_dec(data["amount"]),
-            fee=_dec(data.get("fee", "0")),
+            price=decimal(data["price"]),
+            amount=decimal(data["amount"]),
+            fee=decimal(data.get("fee", "0")),
             fee_asset=quote,  # Bitstamp charges the fee in the quote currency
             time_ms=time_ms,
         )
@@ -199,19 +202,24 @@ class StreamParser:
         if event not in _ORDER_EVENTS or not data.id_str:
             return None
         try:
+            # Side, kind and creation time repeat on every frame of an order: read once per shape.
+            shape_key = (data.order_type, data.order_subtype, data.stop_price, data.datetime)
+            shape = self._shapes.get(shape_key)
+            if shape is None:
+                shape = _shape(*shape_key)
+                if len(self._shapes) >= _SHAPES_KEPT:
+                    self._shapes.clear()
+                self._shapes[shape_key] = shape
             order = self._order_of(
                 event,
                 msg.channel,
                 data.id_str,
-                data.order_type,
-                data.order_subtype,
-                data.stop_price,
-                _dec(data.amount_str),
+                shape,
+                decimal(data.amount_str),
                 data.amount_at_create,
                 data.amount_traded,
-                _dec(data.price_str),
+                decimal(data.price_str),
                 _int(data.microtimestamp) // 1000,
-                data.datetime,
             )
         except _BAD_FIELDS as exc:
             raise MalformedFrame(f"{event}: {type(exc).__name__}: {exc}") from None
@@ -223,15 +231,14 @@ class StreamParser:
             event,
             msg["channel"],
             _id(data),
-            data["order_type"],
-            data.get("order_subtype"),
-            data.get("stop_price"),
-            _dec(data["amount_str"] if "amount_str" in data else data["amount"]),
+            _shape(
+                data["order_type"], data.get("order_subtype"), data.get("stop_price"), data.get("datetime")
+            ),
+            decimal(data["amount_str"] if "amount_str" in data else data["amount"]),
             data.get("amount_at_create"),
             data.get("amount_traded"),
-            _dec(data["price_str"] if "price_str" in data else data["price"]),
+            decimal(data["price_str"] if "price_str" in data else data["price"]),
             _event_ms(data),
-            data.get("datetime"),
         )
 
     def _order_of(
@@ -239,43 +246,43 @@ class StreamParser:
         event: str,
         channel_name: str,
         order_id: str,
-        order_type: object,
-        subtype: object,
-        stop_price: object,
+        shape: _Shape,
         remaining: Decimal,
         at_create: object,
         traded: object,
         price: Decimal,
         updated: int,
-        created: object,
     ) -> OrdersEvent:
         """The order of a my_orders frame, from its fields (read from a dict or a typed struct)."""
         name = self._market(channel_name, ORDERS_CHANNEL)[0]
         if at_create is not None:  # filled = original - remaining (amount_traded is ambiguous)
-            amount = _dec(at_create)
+            amount = decimal(at_create)
             filled = amount - remaining
         else:  # older messages: read amount_traded as the cumulative fill (ccxt's reading)
-            filled = _dec(traded) if traded is not None else _ZERO
+            filled = decimal(traded) if traded is not None else _ZERO
             amount = remaining + filled
         if filled < 0:
             raise ValueError(f"remaining {remaining} exceeds the original amount {amount}")
         if event == "order_deleted":  # left the book: filled if nothing remains, else cancelled
-            done = remaining == 0 or (at_create is not None and traded is not None and _dec(traded) == amount)
+            done = remaining == 0 or (
+                at_create is not None and traded is not None and decimal(traded) == amount
+            )
             status = OrderStatus.FILLED if done else OrderStatus.CANCELLED
             if done:
                 filled = amount
         else:
             status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN
+        side, kind, created_ms = shape
         order = Order(
             order_id,
             name,
-            _side_code(order_type),
-            _kind(subtype, stop_price),
+            side,
+            kind,
             price,
             amount,
             filled,
             status,
-            _int(created) * 1000 if created is not None else updated,
+            updated if created_ms is None else created_ms,
             updated,
         )
         return OrdersEvent((order,), updated)
@@ -338,8 +345,8 @@ def rest_balances(body: str, time_ms: int) -> BalancesEvent:
     lists every currency it trades; the all-zero ones are left out."""
 
     def balance(item: Mapping[str, Any]) -> Balance | None:
-        total, available = _dec(item["total"]), _dec(item["available"])
-        reserved = _dec(item.get("reserved", "0"))
+        total, available = decimal(item["total"]), decimal(item["available"])
+        reserved = decimal(item.get("reserved", "0"))
         if not (total or available or reserved):
             return None
         return Balance(str(item["currency"]).upper(), total, available, reserved)
@@ -354,9 +361,9 @@ def rest_open_orders(body: str, time_ms: int) -> OrdersEvent:
     created, not when it last changed: `updated_ms` is the creation time."""
 
     def order(item: Mapping[str, Any]) -> Order:
-        remaining = _dec(item["amount"])
+        remaining = decimal(item["amount"])
         at_create = item.get("amount_at_create")
-        amount = _dec(at_create) if at_create is not None else remaining
+        amount = decimal(at_create) if at_create is not None else remaining
         filled = amount - remaining
         if filled < 0:
             raise ValueError(f"remaining {remaining} exceeds the original amount {amount}")
@@ -367,7 +374,7 @@ def rest_open_orders(body: str, time_ms: int) -> OrdersEvent:
             market=market(base, quote),
             side=_side_code(item["type"]),
             kind=_kind(item.get("subtype"), item.get("stop_price")),
-            price=_dec(item["price"]),
+            price=decimal(item["price"]),
             amount=amount,
             filled=filled,
             status=OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN,
@@ -388,15 +395,15 @@ def rest_fills(body: str) -> tuple[list[Fill], int]:
         if str(row.get("type")) != "2":
             return None
         base, quote = _pair_keys(row)
-        base_amount = _dec(row[base])
+        base_amount = decimal(row[base])
         return Fill(
             trade_id=_plain_id(row["id"] if "id" in row else row["tid"]),
             order_id=_plain_id(row["order_id"]),
             market=market(base, quote),
             side=Side.BUY if base_amount > 0 else Side.SELL,
-            price=_dec(row[f"{base}_{quote}"]),
+            price=decimal(row[f"{base}_{quote}"]),
             amount=abs(base_amount),
-            fee=_dec(row.get("fee", "0")),
+            fee=decimal(row.get("fee", "0")),
             fee_asset=quote.upper(),
             time_ms=utc_ms(row["datetime"]),
         )
@@ -493,6 +500,15 @@ def _plain_id(value: object) -> str:
     raise ValueError(f"not an id: {value!r}")
 
 
+def _shape(order_type: object, subtype: object, stop_price: object, created: object) -> _Shape:
+    """(side, kind, creation time in ms or None) of an order, from its wire fields."""
+    return (
+        _side_code(order_type),
+        _kind(subtype, stop_price),
+        _int(created) * 1000 if created is not None else None,
+    )
+
+
 def _side_code(value: object) -> Side:
     return _SIDES[str(value).lower()]
 
@@ -514,13 +530,6 @@ def _event_ms(data: Mapping[str, Any]) -> int:
     if micro is not None:
         return _int(micro) // 1000
     return _int(data["datetime"]) * 1000
-
-
-def _dec(value: object) -> Decimal:
-    """A finite Decimal from a wire string or integer; floats never reach here (parse_float=Decimal)."""
-    if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
-        raise ValueError(f"not a decimal: {value!r}")
-    return bounded(Decimal(value), value)
 
 
 def _int(value: object) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from streams.exchanges.wire import bounded, integer
+from streams.exchanges.wire import decimal, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 T = TypeVar("T")
@@ -234,7 +234,7 @@ def _first(item: Mapping[str, Any], keys: Iterable[str], fallback: str | None = 
 
 def _opt_dec(item: Mapping[str, Any], keys: Iterable[str]) -> Decimal | None:
     value = _first(item, keys)
-    return None if value is None else _dec(value)
+    return None if value is None else decimal(value)
 
 
 def _opt_ms(item: Mapping[str, Any], keys: Iterable[str]) -> int | None:
@@ -242,16 +242,9 @@ def _opt_ms(item: Mapping[str, Any], keys: Iterable[str]) -> int | None:
     return None if value is None else _ms(value)
 
 
-def _dec(value: object) -> Decimal:
-    """A finite Decimal from a wire string or number; floats never reach here (parse_float=Decimal)."""
-    if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
-        raise ValueError(f"not a decimal: {value!r}")
-    return bounded(Decimal(value), value)
-
-
 def _ms(value: object) -> int:
     """A timestamp in milliseconds from seconds, milliseconds, micro- or nanoseconds (by magnitude)."""
-    number = int(_dec(value))
+    number = int(decimal(value))
     if number < 100_000_000_000:  # before 1973 in ms: these are seconds
         return number * 1000
     while number >= 100_000_000_000_000:  # past year 5000 in ms: micro- or nanoseconds

@@ -27,7 +27,7 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import bounded, integer, load_object
+from streams.exchanges.wire import decimal, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 T = TypeVar("T")
@@ -111,9 +111,9 @@ def assets(items: list[Mapping[str, Any]]) -> list[Event]:
     balances = tuple(
         Balance(
             str(item["currency"]).upper(),
-            _trim(_dec(item["available"]) + _dec(item.get("hold", "0"))),
-            _dec(item["available"]),
-            _dec(item.get("hold", "0")),
+            _trim(decimal(item["available"]) + decimal(item.get("hold", "0"))),
+            decimal(item["available"]),
+            decimal(item.get("hold", "0")),
         )
         for item in items
     )
@@ -146,8 +146,8 @@ def orders(items: list[Mapping[str, Any]]) -> list[Event]:
 
 
 def _stream_order(item: Mapping[str, Any], order_id: str, name: str, side: Side) -> Order:
-    size = _dec(item["size"])
-    remaining = _dec(item.get("remaining_size", size))
+    size = decimal(item["size"])
+    remaining = decimal(item.get("remaining_size", size))
     filled = _trim(size - remaining)
     time_ms = _int(item.get("time", 0))
     return Order(
@@ -155,7 +155,7 @@ def _stream_order(item: Mapping[str, Any], order_id: str, name: str, side: Side)
         market=name,
         side=side,
         kind=kind(item.get("order_type", "")),
-        price=_dec(item.get("price") or "0"),
+        price=decimal(item.get("price") or "0"),
         amount=size,
         filled=filled,
         status=_stream_status(str(item.get("type", "")), str(item.get("reason", "")), filled, remaining),
@@ -222,7 +222,7 @@ def rest_balances(data: object, time_ms: int) -> BalancesEvent:
 
     def balance(item: tuple[str, Any]) -> Balance:
         currency, value = item
-        available, on_orders = _dec(value["available"]), _dec(value.get("onOrders", "0"))
+        available, on_orders = decimal(value["available"]), decimal(value.get("onOrders", "0"))
         return Balance(currency.upper(), _trim(available + on_orders), available, on_orders)
 
     return BalancesEvent(_each(list(data.items()), balance, "balances"), time_ms, complete=True)
@@ -235,7 +235,7 @@ def rest_open_orders(data: object, name: str) -> tuple[Order, ...]:
         raise MalformedFrame("open orders: 'data' is not a list")
 
     def order(item: Mapping[str, Any]) -> Order:
-        amount, filled = _dec(item["total"]), _dec(item.get("success_count", "0"))
+        amount, filled = decimal(item["total"]), decimal(item.get("success_count", "0"))
         created = _int(item.get("date", 0))
         status = _REST_STATUS.get(_int(item.get("status", 1)))
         if status is None or not status.is_open:  # listed as open: trust the listing
@@ -245,7 +245,7 @@ def rest_open_orders(data: object, name: str) -> tuple[Order, ...]:
             market=name,
             side=_SIDES[str(item["type"]).lower()],
             kind="limit",
-            price=_dec(item.get("prize") or item.get("price") or "0"),
+            price=decimal(item.get("prize") or item.get("price") or "0"),
             amount=amount,
             filled=filled,
             status=status,
@@ -265,8 +265,8 @@ def rest_order_detail(data: object, known: Order | None) -> Order:
     if not isinstance(data, dict):
         raise MalformedFrame("order details: 'data' is not an object")
     try:
-        filled = _dec(data.get("success_total", "0"))
-        remaining = _dec(data.get("total", "0"))
+        filled = decimal(data.get("success_total", "0"))
+        remaining = decimal(data.get("total", "0"))
         status = _REST_STATUS.get(_int(data.get("status", 1)))
         if status is None:
             status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN
@@ -287,7 +287,7 @@ def rest_order_detail(data: object, known: Order | None) -> Order:
                 known.created_ms,
                 max(stamp, known.updated_ms),
             )
-        traded = _dec(data.get("success_amount", "0"))
+        traded = decimal(data.get("success_amount", "0"))
         return Order(
             order_id=_id(data["tradeID"]),
             market=pair_market(str(data["currencyPair"])),
@@ -320,9 +320,9 @@ def rest_user_trades(data: object, name: str, sides: Mapping[str, Side] | None =
             order_id=_id(item["orderId"]),
             market=name,
             side=side,
-            price=_trim(_dec(item["price"])),
-            amount=_trim(_dec(item["size"])),
-            fee=_trim(_dec(item.get("fee", "0"))),
+            price=_trim(decimal(item["price"])),
+            amount=_trim(decimal(item["size"])),
+            fee=_trim(decimal(item.get("fee", "0"))),
             fee_asset=base if side is Side.BUY else quote,
             time_ms=_int(item["time"]),
         )
@@ -392,13 +392,6 @@ def _id(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
         raise ValueError(f"not an id: {value!r}")
     return str(value)
-
-
-def _dec(value: object) -> Decimal:
-    """A finite Decimal from a wire string or number ("0E-18" included); floats never reach here."""
-    if not (type(value) is str or (isinstance(value, int | Decimal) and not isinstance(value, bool))):
-        raise ValueError(f"not a decimal: {value!r}")
-    return bounded(Decimal(value), value)
 
 
 def _trim(amount: Decimal) -> Decimal:
