@@ -51,7 +51,8 @@ class Notifications(QObject):
         self.controllers = list(controllers)
         self.names = {c.account_id: display_name(c) for c in self.controllers}
         self.settings = NotificationSettings(settings if settings is not None else window.settings)
-        self.ledger = FillLedger(ledger_path or default_ledger_path())
+        demo = bool(self.controllers) and all(c.entry.config.simulated for c in self.controllers)
+        self.ledger = FillLedger(ledger_path or default_ledger_path(demo=demo))
         policy = AlertPolicy(
             lambda a: self.names.get(a, a),
             self.settings.load,

@@ -62,6 +62,7 @@ async def demo_accounts(activity_interval_s: float = 1.0, seed: int = 7) -> Asyn
                 label=f"{spec.title} demo",
                 ws_url=simulator.ws_url,
                 rest_url=simulator.rest_url,
+                simulated=True,
             )
             entries.append(AccountEntry(account, spec, Credentials(dict(simulator.credentials))))
         yield entries

@@ -39,6 +39,9 @@ class AccountConfig:
     rest_url: str | None = None
     markets: tuple[str, ...] = ()
     enabled: bool = True  # a disabled account stays in the file but is not run (no tab, no JSON lines)
+    # A demo account on a local simulator (never read from nor written to the file): nothing of it is
+    # kept after the run, neither a token in the keyring nor a fill in the user's ledger.
+    simulated: bool = False
 
     @property
     def title(self) -> str:

@@ -33,6 +33,7 @@ import platformdirs
 from streams.model import Fill, Side, fmt, now_ms
 
 LEDGER_FILE = "fills.sqlite3"
+DEMO_LEDGER_FILE = "demo-fills.sqlite3"  # the demo's own history, apart from the user's
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -85,9 +86,11 @@ class LedgerFill:
     recorded_ms: int
 
 
-def default_ledger_path() -> Path:
-    """`fills.sqlite3` in the platform's user data dir (~/.local/share/account-monitor on Linux)."""
-    return Path(platformdirs.user_data_dir("account-monitor", appauthor=False)) / LEDGER_FILE
+def default_ledger_path(*, demo: bool = False) -> Path:
+    """`fills.sqlite3` in the platform's user data dir (~/.local/share/account-monitor on Linux);
+    `demo-fills.sqlite3` there for the demo's simulated fills."""
+    directory = Path(platformdirs.user_data_dir("account-monitor", appauthor=False))
+    return directory / (DEMO_LEDGER_FILE if demo else LEDGER_FILE)
 
 
 def fingerprint(fill: Fill) -> str:

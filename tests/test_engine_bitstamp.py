@@ -72,11 +72,13 @@ async def run(sim):
     meet in the keyring); stops them and forgets their tokens at the end of the test."""
     tasks, names = [], []
 
-    def start(credentials=None, timing=FAST, markets=(), account_id=None):
+    def start(credentials=None, timing=FAST, markets=(), account_id=None, simulated=False):
         recorder = Recorder()
         name = account_id or f"bs-{uuid.uuid4().hex[:8]}"
         names.append(name)
-        account = AccountConfig(name, "bitstamp", "Test", sim.ws_url, sim.rest_url, tuple(markets))
+        account = AccountConfig(
+            name, "bitstamp", "Test", sim.ws_url, sim.rest_url, tuple(markets), simulated=simulated
+        )
         runner = AccountRunner(
             account, TEST_SPEC, Credentials(credentials or sim.credentials), recorder, timing=timing
         )
@@ -259,6 +261,17 @@ async def test_a_stored_token_that_is_refused_is_replaced_without_an_auth_error(
     await live(recorder, sim, "BTC/USDT", "ETH/USDT")
     assert sim.refused_subscribes >= 1 and not recorder.saw(State.AUTH_ERROR)
     assert (await TokenStore(account_id).load()).token != "no-longer-valid"
+
+
+async def test_a_demo_account_keeps_its_token_in_memory_and_writes_nothing_to_the_keyring(sim, run):
+    account_id = f"bs-{uuid.uuid4().hex[:8]}"
+    runner, recorder = run(markets=("BTC/USDT",), account_id=account_id, simulated=True)
+    await live(recorder, sim, "BTC/USDT", "ETH/USDT")
+    assert sim.tokens_issued == 1
+    assert secure_backend().get_password(TOKEN_SERVICE, username(account_id)) is None
+    await sim.drop_connections()  # the reconnect reuses the token from memory, or fetches one
+    await wait_for(lambda: runner.reconnects >= 1 and recorder.state is State.LIVE, what="back live")
+    assert secure_backend().get_password(TOKEN_SERVICE, username(account_id)) is None
 
 
 async def test_the_token_is_kept_in_the_keyring_reused_at_start_and_replaced_after_a_reconnect(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import subprocess
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,9 @@ from gui.controller import AccountController
 from gui.main_window import MainWindow
 from gui.style import STALE_TEXT
 from streams.app import demo_accounts
+from streams.credentials import TOKEN_SERVICE, secure_backend
+from streams.exchanges.bitstamp.token_store import username
+from streams.ledger import default_ledger_path
 from streams.model import OrderStatus, Side, State, Status, now_ms
 from streams.store import Changes
 from tests.gui_helpers import T0, bal, balances, entry, fill, order, save_screenshot
@@ -374,9 +378,13 @@ def test_demo_window_shows_simulator_balances(qtbot, qloop):
     assert tab.controller.last_status.state is State.OFFLINE
 
 
-def test_run_gui_runs_the_demo_and_shuts_down_cleanly(qapp, qtbot):
+def test_run_gui_runs_the_demo_and_shuts_down_cleanly(qapp, qtbot, tmp_path, monkeypatch):
     """The CLI's entry point: opens the window, goes live, and on close stops the runners and leaves
-    the entries' context (so the simulators stop) before returning 0."""
+    the entries' context (so the simulators stop) before returning 0. The demo keeps its fills in its
+    own ledger and writes no token to the keyring."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    token_user = username("demo-bitstamp")
+    subprocess.run(["secret-tool", "clear", "service", TOKEN_SERVICE, "username", token_user], check=False)
     seen: dict = {}
 
     @contextlib.asynccontextmanager
@@ -391,7 +399,12 @@ def test_run_gui_runs_the_demo_and_shuts_down_cleanly(qapp, qtbot):
         if windows:
             seen["window"] = windows[0]
             tab = windows[0].account_tab("demo-bitopro")
-            if tab.controller.last_status.state is State.LIVE and tab.balance_model.rowCount():
+            bitstamp = windows[0].account_tab("demo-bitstamp").controller  # live: it used a token
+            if (
+                tab.controller.last_status.state is State.LIVE
+                and tab.balance_model.rowCount()
+                and bitstamp.last_status.state is State.LIVE
+            ):
                 seen["live"] = True
                 seen["controllers"] = windows[0].controllers
                 windows[0].close()
@@ -413,6 +426,10 @@ def test_run_gui_runs_the_demo_and_shuts_down_cleanly(qapp, qtbot):
     assert seen.get("live"), "the BitoPro demo tab never went live"
     assert seen.get("exited")
     assert not any(c.running for c in seen["controllers"])
+    assert default_ledger_path(demo=True).exists() and not default_ledger_path().exists()
+    bitstamp = next(c for c in seen["controllers"] if c.account_id == "demo-bitstamp")
+    assert bitstamp.runner.store.balances  # it went live (it used a websocket token) ...
+    assert secure_backend().get_password(TOKEN_SERVICE, token_user) is None  # ... kept in memory
 
 
 def test_run_gui_finishes_its_shutdown_when_qt_quits_first(qapp, qt_settings):

@@ -83,6 +83,7 @@ def test_wal_mode_and_default_path(ledger, tmp_path, monkeypatch):
     assert mode == "wal"
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_ledger_path() == tmp_path / "data" / "account-monitor" / "fills.sqlite3"
+    assert default_ledger_path(demo=True) == tmp_path / "data" / "account-monitor" / "demo-fills.sqlite3"
 
 
 def test_two_processes_claim_a_fill_once(tmp_path):

@@ -68,7 +68,7 @@ class BitstampSession:
         self._account = account
         self._url = account.ws_url or WS_URL
         self._http = BitstampHttp(account.rest_url or REST_URL, credentials, http)
-        self.tokens = tokens or TokenStore(account.id)
+        self.tokens = tokens or TokenStore(account.id, in_keyring=not account.simulated)
         self._heartbeat_s = heartbeat_s
         self.connects = 0
         self._token: WsToken | None = None

@@ -6,8 +6,10 @@ Bitstamp's token (`POST /api/v2/websockets_token/`) authorises private subscribe
 its validity reuses it. Only a secure backend is used (`secure_backend`), and the token is registered
 with the log redactor. Keyring calls block (D-Bus round trips), so they run in a worker thread.
 
-Without a usable keyring (a demo on a machine without a Secret Service) the token lives in memory
-only; that is logged once, without the token.
+A demo account (`AccountConfig.simulated`) keeps its token in memory only: a demo writes nothing to
+the keyring (on a session whose Secret Service has no keyring yet, a write would make it ask the user
+to choose a password for a new one). Without a usable keyring the token lives in memory too; that is
+logged once, without the token.
 """
 
 from __future__ import annotations
@@ -68,10 +70,10 @@ def username(account_id: str) -> str:
 class TokenStore:
     """Load, save and forget one account's token; falls back to memory if the keyring fails."""
 
-    def __init__(self, account_id: str) -> None:
+    def __init__(self, account_id: str, *, in_keyring: bool = True) -> None:
         self.account_id = account_id
         self.username = username(account_id)
-        self.in_keyring = True  # False once the keyring failed: memory only from then on
+        self.in_keyring = in_keyring  # False for a demo, or once the keyring failed: memory only
         self._memory: WsToken | None = None
 
     async def load(self) -> WsToken | None:
