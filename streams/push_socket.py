@@ -32,7 +32,8 @@ class PushConnection(ClientConnection):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.messages_pushed = 0  # read by serve()'s silence watch
         self._push: Callable[[bytes], None] | None = None  # a one-frame text message, while serving
-        self._deliver: Callable[[str], None] | None = None  # any other message, decoded
+        self._deliver: Callable[[str], None] | None = None  # any message, decoded
+        self._stopped: asyncio.Future[None] | None = None  # what ended serving, once it has
         self._parts: bytearray | None = None  # a fragmented message being put together
         self._parts_binary = False
 
@@ -50,30 +51,32 @@ class PushConnection(ClientConnection):
         fragments and the size of the whole message already."""
         if frame.opcode is not _CONT:
             self._parts, self._parts_binary = bytearray(), frame.opcode is not _TEXT
-        assert self._parts is not None
+        elif self._parts is None:  # its first fragment was queued for recv() before serve() began
+            self._fail(ConnectionError("a fragmented message began before serving and ended after"))
+            return
         self._parts += frame.data
         if frame.fin:
             data, self._parts = bytes(self._parts), None
-            if self._parts_binary:
-                assert self._deliver is not None
-                self._deliver(data.decode("utf-8", "replace"))  # no exchange here sends binary
-            elif self._push is not None:
-                self._push(data)
+            if not self._parts_binary:
+                self._push(data)  # type: ignore[misc]
+            else:  # no exchange here sends binary messages: read as text all the same
+                self._deliver(data.decode("utf-8", "replace"))  # type: ignore[misc]
+
+    def _fail(self, exc: BaseException) -> None:
+        """End serving with `exc`; later frames go back to websockets' queue, unread."""
+        self._push = self._deliver = None
+        if self._stopped is not None and not self._stopped.done():
+            self._stopped.set_exception(exc)
 
     async def serve(self, on_message: Callable[[str], None], silence_s: float | None = None) -> NoReturn:
         """Hand every message to `on_message`, in order, until one of these ends it (and is raised):
         the connection closed (`ConnectionClosed`), `on_message` raised, a text message was not UTF-8
         (`UnicodeDecodeError`), or nothing arrived for `silence_s` (`TimeoutError`). Messages that
         came before (queued for `recv()`) are handed over first."""
-        loop = asyncio.get_running_loop()
-        stopped: asyncio.Future[None] = loop.create_future()
+        self._stopped = stopped = asyncio.get_running_loop().create_future()
         held: list[str] = []
         sink: Callable[[str], None] = held.append  # until the messages queued before are handed over
-
-        def fail(exc: BaseException) -> None:
-            self._push = self._deliver = None  # later frames go back to the queue, unread
-            if not stopped.done():
-                stopped.set_exception(exc)
+        fail = self._fail
 
         def deliver(text: str) -> None:
             self.messages_pushed += 1

@@ -144,3 +144,28 @@ async def test_cancelling_serve_returns_the_socket_to_recv():
         await ws.send("more")
         assert await asyncio.wait_for(ws.recv(), 2) == "two"
     assert got == ["one"]
+
+
+async def test_a_fragmented_message_begun_before_serving_ends_it_cleanly():
+    """Its first fragment waits in websockets' queue, the rest would be pushed: not put together
+    from two places, but refused (the engine reconnects), and websockets' own reading goes on."""
+    started = asyncio.Event()
+
+    async def fragments():
+        yield "first half, "
+        await started.wait()
+        await asyncio.sleep(0.05)
+        yield "second half"
+
+    async def handler(ws):
+        await ws.send(fragments())
+        await ws.wait_closed()
+
+    async with server(handler) as ws:
+        await asyncio.sleep(0.05)  # the first fragment has arrived
+        serving = asyncio.create_task(ws.serve(lambda text: None))
+        await asyncio.sleep(0.02)
+        started.set()
+        with pytest.raises(ConnectionError, match="fragmented message began before serving"):
+            await asyncio.wait_for(serving, 2)
+        await ws.ping()  # the connection itself still works
