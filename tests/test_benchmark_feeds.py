@@ -80,3 +80,12 @@ def test_bitstamp_feed_frames_end_where_settle_says(key, n):
     burst.settle(truth)
     exact, summary = feed(key).compare_ours(store, fills, truth)
     assert exact, summary
+
+
+@pytest.mark.parametrize("key", ["bitopro-balance-1", "bitstamp-orders"])
+async def test_the_instructions_benchmark_replays_a_burst_through_the_live_engine(key):
+    """What `python -m tests.benchmarks instructions` runs under valgrind, here without it: the
+    engine goes live on a simulator and every replayed frame changes the store (else SystemExit)."""
+    from tests.benchmarks.instructions import _replay
+
+    await _replay(key, 30, 60)

@@ -7,6 +7,7 @@
     .venv/bin/python -m tests.benchmarks footprint [--minutes 20] [--warmup 10] [--idle-seconds 60] [--trace]
     .venv/bin/python -m tests.benchmarks startup [--runs 5]
     .venv/bin/python -m tests.benchmarks notify [--fills 1000]
+    .venv/bin/python -m tests.benchmarks instructions [--feed K]   valgrind's count per frame (not in 'all')
 
 ccxt.pro comes from the optional extra: `.venv/bin/pip install -e '.[bench]'`. Without a display the
 GUI parts re-run themselves under xvfb-run (else Qt's offscreen platform).
@@ -67,7 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--runs", type=int, default=5)
     nt = commands.add_parser("notify", help="fill frame -> Notify call on a private bus with dunst")
     nt.add_argument("--fills", type=int, default=1000)
-    for sub in (tp, ui, lat, fp, st, nt):
+    ins = commands.add_parser(
+        "instructions", help="instructions per frame on our hot path, counted by valgrind (not in 'all')"
+    )
+    ins.add_argument("--feed", action="append", choices=[f.key for f in all_feeds()], help="only these feeds")
+    for sub in (tp, ui, lat, fp, st, nt, ins):
         sub.add_argument("--json", metavar="PATH", help="also write the figures to PATH (used by 'all')")
     return parser
 
@@ -82,7 +87,7 @@ def main() -> None:
         from tests.benchmarks.display import ensure_display
 
         ensure_display(sys.argv[1:])
-    from tests.benchmarks import footprint, latency, startup, throughput, ui
+    from tests.benchmarks import footprint, instructions, latency, startup, throughput, ui
     from tests.benchmarks.report import commit, machine, say
 
     say(f"machine: {machine()}; commit {commit()}; {_load()} at start")
@@ -101,6 +106,8 @@ def main() -> None:
         result = startup.main(args.runs)
     elif args.command == "notify":
         result = notify(args.fills)
+    elif args.command == "instructions":
+        result = instructions.main(args.feed)
     else:
         extra = {"footprint": ["--minutes", str(args.minutes), "--warmup", str(args.warmup)]}
         results: dict[str, Any] = {}
