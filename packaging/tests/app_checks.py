@@ -189,6 +189,9 @@ def check_window(command: list[str], env: dict[str, str], cwd: Path, screenshot:
     # Closing saved the window's geometry where the README says (QSettings, XDG config dir).
     settings = Path(env["XDG_CONFIG_HOME"]) / "account-monitor" / "account-monitor.conf"
     assert "geometry" in settings.read_text(), settings
-    # ... and the fill ledger where the README says (platformdirs' user data dir).
-    assert (Path(env["XDG_DATA_HOME"]) / "account-monitor" / "fills.sqlite3").is_file()
+    # ... and the demo's own fill ledger where the README says (platformdirs' user data dir),
+    # leaving the user's real fill history (fills.sqlite3) untouched.
+    data = Path(env["XDG_DATA_HOME"]) / "account-monitor"
+    assert (data / "demo-fills.sqlite3").is_file(), sorted(p.name for p in data.iterdir())
+    assert not (data / "fills.sqlite3").exists()
     return seen
