@@ -24,6 +24,7 @@ from streams.events import (
 )
 from streams.exchanges.bitstamp import parser
 from streams.exchanges.bitstamp.parser import POLL_BALANCES, StreamParser
+from streams.exchanges.wire import BAD_FIELDS
 from streams.model import OrderStatus, Side
 
 D = Decimal
@@ -588,7 +589,7 @@ def _general(frame):
     msg = json.loads(frame, parse_float=Decimal)
     try:
         return [parse._order(msg, msg["event"]), POLL_BALANCES]
-    except parser._BAD_FIELDS:
+    except BAD_FIELDS:
         return "malformed"
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.events import MalformedFrame
 from streams.exchanges import wire
 from streams.exchanges.wire import JSON_ERRORS, decimal, decode_json
 
@@ -82,3 +83,35 @@ def test_decimal_remembers_a_bounded_number_of_strings():
     for i in range(3 * wire._DECIMALS_KEPT):
         assert decimal(f"{i}.5") == Decimal(i) + Decimal("0.5")
     assert 0 < len(wire._decimals) <= wire._DECIMALS_KEPT
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        ({}, "KeyError"),
+        ([], "IndexError"),
+        ("x", "InvalidOperation"),
+        (None, "AttributeError"),
+        ("1e999999", "ValueError"),
+        (True, "ValueError"),
+    ],
+)
+def test_each_item_fails_the_whole_answer_naming_what_and_the_error(bad, error):
+    def price(item: object) -> Decimal:
+        if isinstance(item, dict):
+            return decimal(item["price"])
+        if isinstance(item, list):
+            return decimal(item[0])
+        if item is None:
+            return item.get("price")  # AttributeError, as on a null where an object belongs
+        return decimal(item)
+
+    assert wire.each_item([{"price": "1"}, ["2.5"]], price, "open orders") == (Decimal(1), Decimal("2.5"))
+    with pytest.raises(MalformedFrame) as raised:
+        wire.each_item([{"price": "1"}, bad], price, "open orders")
+    assert str(raised.value).startswith(f"open orders: {error}: "), raised.value
+
+
+def test_each_item_lets_our_own_bugs_through():
+    with pytest.raises(ZeroDivisionError):  # a mistake in `make` is not bad input: it stays loud
+        wire.each_item([1], lambda item: item / 0, "open orders")

@@ -9,12 +9,15 @@ And json's decoder raises RecursionError (not ValueError) on deeply nested input
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 import msgspec
 
 from streams.events import MalformedFrame
+
+T = TypeVar("T")
 
 JSON_ERRORS = (ValueError, RecursionError)  # what decode_json (and json.loads) raise on unusable text
 # `json.loads(text, parse_float=Decimal)`, 2.4 to 3 times faster: msgspec hands each JSON float's own
@@ -32,6 +35,24 @@ def load_object(text: str) -> dict[str, Any]:
     if type(msg) is not dict:
         raise MalformedFrame("not a JSON object")
     return msg
+
+
+# What reading a decoded frame's members raises when they are missing, of the wrong type or bad numbers:
+# every parser turns these into MalformedFrame (bad_fields), so hostile input never escapes untyped.
+BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError, IndexError)
+
+
+def bad_fields(what: str, exc: BaseException) -> MalformedFrame:
+    """The MalformedFrame for a BAD_FIELDS error met while reading `what`, in one wording for all."""
+    return MalformedFrame(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def each_item(items: Iterable[Any], make: Callable[[Any], T], what: str) -> tuple[T, ...]:
+    """Each item through `make`; any bad item fails the whole answer (a snapshot is all or nothing)."""
+    try:
+        return tuple(make(item) for item in items)
+    except BAD_FIELDS as exc:
+        raise bad_fields(what, exc) from None
 
 
 MAX_EXPONENT = 40  # |adjusted exponent| of a wire number: 10**40 and 10**-40 are out of range

@@ -7,13 +7,22 @@ either, missing optional fields. Anything that is not a frame of the protocol ra
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
 
 from streams.events import BalancesEvent, Event, FillEvent, MalformedFrame, OrdersEvent, UnknownEvent
-from streams.exchanges.wire import JSON_ERRORS, MAX_EXPONENT, decimal, integer, load_object
+from streams.exchanges.wire import (
+    BAD_FIELDS,
+    JSON_ERRORS,
+    MAX_EXPONENT,
+    bad_fields,
+    decimal,
+    each_item,
+    integer,
+    load_object,
+)
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 _ORDER_STATUS = {
@@ -26,8 +35,6 @@ _ORDER_STATUS = {
     6: OrderStatus.CANCELLED,  # post-only cancelled
 }
 T = TypeVar("T")
-# What a missing or mistyped field raises while a frame or REST item is read: all mean MalformedFrame.
-_BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
 _SIDES = {"buy": Side.BUY, "bid": Side.BUY, "sell": Side.SELL, "ask": Side.SELL}
 
 
@@ -61,8 +68,8 @@ def parse(frame: str) -> list[Event]:
             if fast.event == "ACCOUNT_BALANCE":
                 try:
                     return [BalancesEvent(_wire_balances(fast.data), fast.timestamp)]
-                except _BAD_FIELDS as exc:
-                    raise MalformedFrame(f"ACCOUNT_BALANCE: {type(exc).__name__}: {exc}") from None
+                except BAD_FIELDS as exc:
+                    raise bad_fields("ACCOUNT_BALANCE", exc) from None
     msg = load_object(frame)
     name = msg.get("event")
     if not isinstance(name, str):
@@ -72,8 +79,8 @@ def parse(frame: str) -> list[Event]:
         if handler is None:
             return [UnknownEvent(name, _int(msg.get("timestamp", 0)))]
         return handler(msg["data"], _int(msg["timestamp"]))
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{name}: {type(exc).__name__}: {exc}") from None
+    except BAD_FIELDS as exc:
+        raise bad_fields(name, exc) from None
 
 
 def balances_from_stream(data: Mapping[str, Any], time_ms: int) -> list[Event]:
@@ -200,10 +207,7 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], T], what: str) ->
     data = load_object(body).get("data")
     if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
         raise MalformedFrame(f"{what}: REST answer without a 'data' list")
-    try:
-        return tuple(make(item) for item in data)
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
+    return each_item(data, make, what)
 
 
 def _int(value: object) -> int:

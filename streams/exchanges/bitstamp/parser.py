@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -36,7 +36,16 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, decimal, decode_json, integer, load_object
+from streams.exchanges.wire import (
+    BAD_FIELDS,
+    JSON_ERRORS,
+    bad_fields,
+    decimal,
+    decode_json,
+    each_item,
+    integer,
+    load_object,
+)
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ORDERS_CHANNEL = "private-my_orders_"  # + market id + "-" + user id
@@ -45,8 +54,6 @@ HEARTBEAT = '{"event":"bts:heartbeat"}'
 UNAUTHORIZED = 4009  # bts:error code for a bad or expired token
 POLL_BALANCES = Refresh(balances=True)
 
-# What a missing or mistyped field raises while a frame or REST item is read: all mean MalformedFrame.
-_BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError, IndexError)
 _ORDER_EVENTS = frozenset({"order_created", "order_changed", "order_deleted", "order_replaced"})
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL, "0": Side.BUY, "1": Side.SELL}
 # order_subtype: numbers in some messages, names in others (protocol notes, section 9); ccxt's codes.
@@ -131,8 +138,8 @@ class StreamParser:
             control = _CONTROL.get(name)
             if control is not None:
                 return control(self, msg)
-        except _BAD_FIELDS as exc:
-            raise MalformedFrame(f"{name}: {type(exc).__name__}: {exc}") from None
+        except BAD_FIELDS as exc:
+            raise bad_fields(name, exc) from None
         return [UnknownEvent(name)]
 
     def backlog(self, frames: list[str]) -> list[Event]:
@@ -221,8 +228,8 @@ class StreamParser:
                 decimal(data.price_str),
                 _int(data.microtimestamp) // 1000,
             )
-        except _BAD_FIELDS as exc:
-            raise MalformedFrame(f"{event}: {type(exc).__name__}: {exc}") from None
+        except BAD_FIELDS as exc:
+            raise bad_fields(event, exc) from None
         return [order, POLL_BALANCES]
 
     def _order(self, msg: Mapping[str, Any], event: str) -> OrdersEvent:
@@ -420,8 +427,8 @@ def rest_token(body: str) -> tuple[str, str, int]:
         if not isinstance(token, str) or not token or isinstance(user_id, bool) or valid < 0:
             raise ValueError("token answer without a usable token")
         return token, _plain_id(user_id), valid
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"websockets token: {type(exc).__name__}: {exc}") from None
+    except BAD_FIELDS as exc:
+        raise bad_fields("websockets token", exc) from None
 
 
 def rest_trading_pairs(body: str) -> dict[str, str]:
@@ -480,10 +487,7 @@ def _rest_items(body: str, make: Callable[[Mapping[str, Any]], Any], what: str) 
         raise MalformedFrame(f"{what}: not JSON ({exc.args[0][:80]})") from None
     if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
         raise MalformedFrame(f"{what}: REST answer is not a list of objects")
-    try:
-        return tuple(make(item) for item in data)
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
+    return each_item(data, make, what)
 
 
 def _id(data: Mapping[str, Any]) -> str:

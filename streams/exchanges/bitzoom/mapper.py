@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from streams.exchanges.wire import decimal, integer
+from streams.exchanges.wire import BAD_FIELDS, decimal, integer
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 T = TypeVar("T")
-BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
 
 # The likely keys of the unpublished payloads, most specific first (protocol notes section 8).
 ASSET_KEYS = ("asset", "currency", "coin", "marginAsset")

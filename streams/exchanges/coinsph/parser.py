@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from streams.events import (
@@ -38,7 +38,15 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import JSON_ERRORS, bounded, decode_json, integer
+from streams.exchanges.wire import (
+    BAD_FIELDS,
+    JSON_ERRORS,
+    bad_fields,
+    bounded,
+    decode_json,
+    each_item,
+    integer,
+)
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
 ACCOUNT_EVENTS = ("outboundAccountPosition", "outboundAccountInfo")
@@ -61,8 +69,6 @@ _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 _NO_TRADE = -1
 _ZERO = Decimal(0)
 T = TypeVar("T")
-# What a missing or mistyped field raises while a frame or REST item is read: all mean MalformedFrame.
-_BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
 
 
 class Symbols:
@@ -123,8 +129,8 @@ def parse(frame: str, symbols: Symbols) -> list[Event]:
         return [UnknownEvent(name, _int(msg["E"]) if type(msg.get("E")) is int else 0)]
     try:
         return handler(msg, symbols)
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{name}: {type(exc).__name__}: {exc}") from None
+    except BAD_FIELDS as exc:
+        raise bad_fields(name, exc) from None
 
 
 def _control(msg: Mapping[str, Any]) -> list[Event]:
@@ -366,10 +372,7 @@ def _items(items: list[Any], make: Callable[[Mapping[str, Any]], T], what: str) 
     """Each item of a REST list through `make`; any bad item fails the whole answer."""
     if not all(isinstance(i, dict) for i in items):
         raise MalformedFrame(f"{what}: an item is not an object")
-    try:
-        return tuple(make(item) for item in items)
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
+    return each_item(items, make, what)
 
 
 def _field(body: str, name: str, convert: Callable[[Any], T], what: str) -> T:
@@ -378,8 +381,8 @@ def _field(body: str, name: str, convert: Callable[[Any], T], what: str) -> T:
         raise MalformedFrame(f"{what}: REST answer without {name!r}")
     try:
         return convert(data[name])
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
+    except BAD_FIELDS as exc:
+        raise bad_fields(what, exc) from None
 
 
 def _list(value: object) -> list[Any]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
 from streams.events import (
     BalancesEvent,
@@ -27,12 +27,9 @@ from streams.events import (
     ServerError,
     UnknownEvent,
 )
-from streams.exchanges.wire import decimal, integer, load_object
+from streams.exchanges.wire import BAD_FIELDS, bad_fields, decimal, each_item, integer, load_object
 from streams.model import Balance, Fill, Order, OrderStatus, Side, market
 
-T = TypeVar("T")
-# What a missing or mistyped field raises while a frame or REST item is read: all mean MalformedFrame.
-_BAD_FIELDS = (KeyError, TypeError, ValueError, InvalidOperation, AttributeError)
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 _REASONS = {
     "filled": OrderStatus.FILLED,
@@ -77,8 +74,8 @@ def parse(frame: str) -> list[Event]:
         return [UnknownEvent(kind)]
     try:
         return handler(_items(msg["data"]))
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{kind}: {type(exc).__name__}: {exc}") from None
+    except BAD_FIELDS as exc:
+        raise bad_fields(kind, exc) from None
 
 
 def _control(msg: Mapping[str, Any]) -> list[Event]:
@@ -225,7 +222,7 @@ def rest_balances(data: object, time_ms: int) -> BalancesEvent:
         available, on_orders = decimal(value["available"]), decimal(value.get("onOrders", "0"))
         return Balance(currency.upper(), _trim(available + on_orders), available, on_orders)
 
-    return BalancesEvent(_each(list(data.items()), balance, "balances"), time_ms, complete=True)
+    return BalancesEvent(each_item(list(data.items()), balance, "balances"), time_ms, complete=True)
 
 
 def rest_open_orders(data: object, name: str) -> tuple[Order, ...]:
@@ -253,7 +250,7 @@ def rest_open_orders(data: object, name: str) -> tuple[Order, ...]:
             updated_ms=created,
         )
 
-    return _each(data, order, "open orders")
+    return each_item(data, order, "open orders")
 
 
 def rest_order_detail(data: object, known: Order | None) -> Order:
@@ -300,8 +297,8 @@ def rest_order_detail(data: object, known: Order | None) -> Order:
             created_ms=stamp,
             updated_ms=stamp,
         )
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"order details: {type(exc).__name__}: {exc}") from None
+    except BAD_FIELDS as exc:
+        raise bad_fields("order details", exc) from None
 
 
 def rest_user_trades(data: object, name: str, sides: Mapping[str, Side] | None = None) -> tuple[Fill, ...]:
@@ -327,7 +324,7 @@ def rest_user_trades(data: object, name: str, sides: Mapping[str, Side] | None =
             time_ms=_int(item["time"]),
         )
 
-    return _each(items, fill, "user trades")
+    return each_item(items, fill, "user trades")
 
 
 def trades_without_side(data: object) -> set[str]:
@@ -346,7 +343,7 @@ def rest_symbols(data: object) -> list[str]:
     """returnSymbol: the exchange's pairs as markets (`BTC/USDT`)."""
     if not isinstance(data, list):
         raise MalformedFrame("symbols: 'data' is not a list")
-    return list(_each(data, lambda item: pair_market(str(item["currencyPair"])), "symbols"))
+    return list(each_item(data, lambda item: pair_market(str(item["currencyPair"])), "symbols"))
 
 
 def rest_time(value: object) -> int:
@@ -377,14 +374,6 @@ def kind(order_type: object) -> str:
     """An order type in lower case; ones this app does not know are "other"."""
     name = str(order_type).lower()
     return name if name in _KINDS else "other"
-
-
-def _each(items: list[Any], make: Callable[[Any], T], what: str) -> tuple[T, ...]:
-    """Each item through `make`; any bad item fails the whole answer."""
-    try:
-        return tuple(make(item) for item in items)
-    except _BAD_FIELDS as exc:
-        raise MalformedFrame(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
 def _id(value: object) -> str:
