@@ -98,7 +98,7 @@ class PushConnection(ClientConnection):
                 if end < start:
                     self._hold(data, pos, start)
                     return
-                size = int.from_bytes(data[pos + 2 : start])
+                size = int.from_bytes(data[pos + 2 : start], "big")  # network byte order
             stop = start + size
             if size > limit:  # too big: websockets fails the connection, as it would have
                 break

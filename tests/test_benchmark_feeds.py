@@ -89,3 +89,13 @@ async def test_the_instructions_benchmark_replays_a_burst_through_the_live_engin
     from tests.benchmarks.instructions import _replay
 
     await _replay(key, 30, 60)
+
+
+def test_the_socket_benchmark_counts_every_frame_each_way():
+    """`python -m tests.benchmarks socket` with a short burst: each way of reading got every frame
+    from the sender process (else RuntimeError) and printed a figure."""
+    from tests.benchmarks.socket_floor import main
+
+    figures = main(frames=300, repeat=1)
+    assert set(figures) == {"recv", "pushed", "split"}
+    assert all(value > 0 for value in figures.values())

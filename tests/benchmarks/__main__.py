@@ -8,6 +8,7 @@
     .venv/bin/python -m tests.benchmarks startup [--runs 5]
     .venv/bin/python -m tests.benchmarks notify [--fills 1000]
     .venv/bin/python -m tests.benchmarks instructions [--feed K]   valgrind's count per frame (not in 'all')
+    .venv/bin/python -m tests.benchmarks socket [--frames N] [--repeat R]   the connection layer alone (not in 'all')
 
 ccxt.pro comes from the optional extra: `.venv/bin/pip install -e '.[bench]'`. Without a display the
 GUI parts re-run themselves under xvfb-run (else Qt's offscreen platform).
@@ -72,7 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         "instructions", help="instructions per frame on our hot path, counted by valgrind (not in 'all')"
     )
     ins.add_argument("--feed", action="append", choices=[f.key for f in all_feeds()], help="only these feeds")
-    for sub in (tp, ui, lat, fp, st, nt, ins):
+    sock = commands.add_parser(
+        "socket", help="the connection layer's cost per frame: recv(), pushed, split (not in 'all')"
+    )
+    sock.add_argument("--frames", type=int, default=100_000)
+    sock.add_argument("--repeat", type=int, default=5)
+    for sub in (tp, ui, lat, fp, st, nt, ins, sock):
         sub.add_argument("--json", metavar="PATH", help="also write the figures to PATH (used by 'all')")
     return parser
 
@@ -87,7 +93,7 @@ def main() -> None:
         from tests.benchmarks.display import ensure_display
 
         ensure_display(sys.argv[1:])
-    from tests.benchmarks import footprint, instructions, latency, startup, throughput, ui
+    from tests.benchmarks import footprint, instructions, latency, socket_floor, startup, throughput, ui
     from tests.benchmarks.report import commit, machine, say
 
     say(f"machine: {machine()}; commit {commit()}; {_load()} at start")
@@ -108,6 +114,8 @@ def main() -> None:
         result = notify(args.fills)
     elif args.command == "instructions":
         result = instructions.main(args.feed)
+    elif args.command == "socket":
+        result = socket_floor.main(args.frames, args.repeat)
     else:
         extra = {"footprint": ["--minutes", str(args.minutes), "--warmup", str(args.warmup)]}
         results: dict[str, Any] = {}
