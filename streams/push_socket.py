@@ -6,9 +6,9 @@ again; `serve()` instead calls the callback from `data_received`: no queue, no w
 socket is not read again until the callback has returned, which is back-pressure for free. And
 while serving, a whole unmasked text frame (nearly every message an exchange sends) is cut straight
 out of the socket's bytes (`_split`: two header bytes, a length, a slice) instead of going through
-websockets' generator-based frame parser. Bitstamp order frames from a raw sender in another
-process, per frame: 6.1 µs through `recv()`, 3.7 µs pushed from websockets' parser, 0.9 µs split
-here (medians of 3-5 runs of 100,000 frames, this machine).
+websockets' generator-based frame parser. The connection layer's cost per Bitstamp order frame
+(`python -m tests.benchmarks socket`, median of 5 runs, this machine): 6.3 µs through `recv()`,
+4.0 µs pushed through websockets' parser, 2.3 µs split here.
 
 Everything else is websockets' own: the opening handshake, `recv()` and `send()` before `serve()` (an
 exchange's login and subscribe steps), pings, pongs, binary and fragmented messages, every protocol
