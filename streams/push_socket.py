@@ -47,7 +47,8 @@ class PushConnection(ClientConnection):
         self._parts_binary = False
         self._pending: bytearray | None = None  # the start of a frame whose rest has not come yet
         self._needed = 0  # how long _pending must grow before it is worth reading again
-        self._max_size = 0  # the largest frame websockets would accept (its max_size)
+        sizes = (self.protocol.max_message_size, self.protocol.max_fragment_size)
+        self._max_size = min((s for s in sizes if s is not None), default=1 << 63)  # what websockets takes
         self.frames_split = 0  # whole text frames read here instead of by websockets' parser
 
     def data_received(self, data: bytes) -> None:
@@ -63,14 +64,10 @@ class PushConnection(ClientConnection):
             super().data_received(data)
 
     def eof_received(self) -> bool | None:
-        self._flush()  # a frame cut short by the end of the stream: websockets says so, as ever
-        return super().eof_received()
-
-    def _flush(self) -> None:
-        """Give websockets the bytes held back, so that its parser sees the stream as it came."""
         pending, self._pending = self._pending, None
-        if pending:
+        if pending:  # a frame cut short by the end of the stream: websockets reads it and says so
             super().data_received(bytes(pending))
+        return super().eof_received()
 
     def _at_frame_start(self) -> bool:
         """websockets' parser is between two frames of an open connection, with nothing buffered:
@@ -99,19 +96,18 @@ class PushConnection(ClientConnection):
                     self._hold(data, pos, start)
                     return
                 size = int.from_bytes(data[pos + 2 : start], "big")  # network byte order
-            stop = start + size
+            frame, stop = pos, start + size
             if size > limit:  # too big: websockets fails the connection, as it would have
                 break
             if end < stop:
                 self._hold(data, pos, stop)
                 return
+            pos = stop
             if head == _FIN_TEXT and self.protocol.current_size is None:  # not inside a fragmented one
                 self.frames_split += 1
                 self._push(data[start:stop])  # type: ignore[misc]
-                pos = stop
             else:
-                super().data_received(data[pos:stop])
-                pos = stop
+                super().data_received(data[frame:stop])
                 if not self._at_frame_start():  # a close, or an error: websockets takes it from here
                     break
             if self._push is None:
@@ -186,8 +182,6 @@ class PushConnection(ClientConnection):
                 fail(exc)
 
         self._push, self._deliver = push, deliver
-        sizes = (self.protocol.max_message_size, self.protocol.max_fragment_size)
-        self._max_size = min((s for s in sizes if s is not None), default=1 << 63)
         closed = asyncio.ensure_future(self.wait_closed())
         try:
             while (queued := await self._queued()) is not None:

@@ -6,7 +6,6 @@ the stream against a server that writes exactly the bytes a test wants (raw_serv
 
 import asyncio
 import contextlib
-import re
 
 import pytest
 from websockets.asyncio.client import connect
@@ -14,9 +13,9 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
-from websockets.utils import accept_key
 
 from streams.push_socket import PushConnection
+from tests.raw_websocket import accept_upgrade
 
 
 @contextlib.asynccontextmanager
@@ -187,12 +186,7 @@ async def raw_server(script, **client_options):
     written: list[Frame] = []
 
     async def handle(reader, writer):
-        request = await reader.readuntil(b"\r\n\r\n")
-        key = re.search(rb"(?im)^sec-websocket-key: *(\S+)", request).group(1).decode()
-        writer.write(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
-        )
+        await accept_upgrade(reader, writer)
         frames = StreamReader()
         parser = Frame.parse(frames.read_exact, mask=True)
         go = asyncio.Event()
@@ -252,8 +246,8 @@ MESSAGES = ["a", "é" * 100, BIG, '{"binary": 1}', "fragmented", "after fragment
 WHOLE_TEXT_FRAMES = 5  # the messages that are one text frame each
 
 
-async def serving(ws, got):
-    task = asyncio.create_task(ws.serve(got.append))
+async def serving(ws, on_message):
+    task = asyncio.create_task(ws.serve(on_message))
     await asyncio.sleep(0.02)
     await ws.send("go")
     return task
@@ -272,7 +266,7 @@ async def test_frames_cut_anywhere_arrive_whole_in_order_and_pings_are_answered(
 
     got = []
     async with raw_server(script) as (ws, written):
-        task = await serving(ws, got)
+        task = await serving(ws, got.append)
         await asyncio.sleep(0.05)  # the go has reached the server, which now stays silent
         for start in range(0, len(STREAM), cut):
             ws.data_received(STREAM[start : start + cut])
@@ -303,7 +297,7 @@ async def test_frames_cut_by_the_network_arrive_whole():
 
     got = []
     async with raw_server(script) as (ws, _):
-        task = await serving(ws, got)
+        task = await serving(ws, got.append)
         with pytest.raises(ConnectionClosedOK):
             await asyncio.wait_for(task, 5)
     assert got == MESSAGES
@@ -325,7 +319,7 @@ async def test_a_bad_frame_fails_the_connection_as_websockets_would(bad, code):
 
     got = []
     async with raw_server(script, max_size=1_000) as (ws, _):
-        task = await serving(ws, got)
+        task = await serving(ws, got.append)
         with pytest.raises(ConnectionClosedError) as closed:
             await asyncio.wait_for(task, 5)
     assert got == ["before"]
@@ -341,7 +335,7 @@ async def test_the_end_of_the_stream_inside_a_frame_is_an_abnormal_closure():
 
     got = []
     async with raw_server(script) as (ws, _):
-        task = await serving(ws, got)
+        task = await serving(ws, got.append)
         with pytest.raises(ConnectionClosedError) as closed:
             await asyncio.wait_for(task, 5)
     assert got == ["whole"]
@@ -362,11 +356,9 @@ async def test_when_the_callback_fails_the_rest_of_the_same_read_waits_for_recv(
         got.append(text)
 
     async with raw_server(script) as (ws, _):
-        serving_task = asyncio.create_task(ws.serve(on_message))
-        await asyncio.sleep(0.02)
-        await ws.send("go")
+        task = await serving(ws, on_message)
         with pytest.raises(LookupError):
-            await asyncio.wait_for(serving_task, 5)
+            await asyncio.wait_for(task, 5)
         assert [await ws.recv(), await ws.recv()] == ["c", "d"]
     assert got == ["a"]
 
@@ -382,7 +374,7 @@ async def test_a_frame_half_read_when_serving_stops_is_finished_by_recv():
 
     got = []
     async with raw_server(script) as (ws, _):
-        task = await serving(ws, got)
+        task = await serving(ws, got.append)
         await asyncio.sleep(0.05)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import re
 import time
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
-from websockets.utils import accept_key
 
 from streams.exchanges import EXCHANGES
 from streams.push_socket import PushConnection
 from tests.benchmarks.feeds.bitstamp import orders_burst
 from tests.benchmarks.report import header, median, say
+from tests.raw_websocket import accept_upgrade
 
 _GROUP = 64  # frames per socket write, as the simulators' burst writes them
 
@@ -47,12 +46,7 @@ def _sender(frame: str, count: int, ports: Any) -> None:
     closing = Frame(Opcode.CLOSE, (1000).to_bytes(2, "big")).serialize(mask=False)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        request = await reader.readuntil(b"\r\n\r\n")
-        key = re.search(rb"(?im)^sec-websocket-key: *(\S+)", request).group(1).decode()  # type: ignore[union-attr]
-        writer.write(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
-        )
+        await accept_upgrade(reader, writer)
         await reader.read(1024)  # the client's "go"
         for _ in range(count // _GROUP):
             writer.write(chunk)

@@ -222,7 +222,7 @@ def rest_balances(data: object, time_ms: int) -> BalancesEvent:
         available, on_orders = decimal(value["available"]), decimal(value.get("onOrders", "0"))
         return Balance(currency.upper(), _trim(available + on_orders), available, on_orders)
 
-    return BalancesEvent(each_item(list(data.items()), balance, "balances"), time_ms, complete=True)
+    return BalancesEvent(each_item(data.items(), balance, "balances"), time_ms, complete=True)
 
 
 def rest_open_orders(data: object, name: str) -> tuple[Order, ...]:
